@@ -1,0 +1,10 @@
+//! Keel's REST API as a library: `main.rs` only parses the command line, so tests run the
+//! real [`startup::Application`] on port 0.
+
+pub mod error;
+pub mod fallback;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,88 @@
+//! Builds the api: pools, state, routes, middleware, and the HTTP server on its own listener
+//! (port 0 in tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use keel_shared::{Config, db, redis};
+use utoipa_actix_web::AppExt;
+
+use crate::error::json_error_handler;
+use crate::fallback::{RouteTable, fallback};
+use crate::request_id::request_id;
+use crate::state::AppState;
+
+/// A built, bound, not yet running api.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `KEEL_API_ADDR` and prepares the server. Pools connect lazily, so a database
+    /// that is down does not stop the api from starting (it answers `/readyz` 503).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::pool(&config.database, "keel-api")?;
+        let redis = redis::pool(&config.redis)?;
+        let doc = crate::openapi::document();
+        let state = AppState {
+            db,
+            redis,
+            routes: Arc::new(RouteTable::from_openapi(&doc)),
+            openapi_json: Arc::new(crate::openapi::document_json()),
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.api.addr)
+            .with_context(|| format!("cannot listen on KEEL_API_ADDR={}", state.config.api.addr))?;
+        let port = listener.local_addr()?.port();
+        let workers = match state.config.api.workers {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        };
+        let grace = state.config.shutdown_grace.as_secs();
+        let limit = state.config.api.body_limit;
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(json_error_handler(limit)),
+                )
+                .app_data(web::PayloadConfig::default().limit(limit))
+                .default_service(web::to(fallback))
+                .wrap(Compress::default())
+                .wrap(from_fn(request_id))
+        })
+        .workers(workers)
+        .shutdown_timeout(grace)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop it gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through [`Application::handle`]; in-flight requests get
+    /// `KEEL_SHUTDOWN_GRACE_SECS` to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,24 @@
+//! The one piece of shared state every handler receives.
+
+use std::sync::Arc;
+
+use keel_shared::Config;
+use keel_shared::db::PgPool;
+use keel_shared::redis::RedisPool;
+
+use crate::fallback::RouteTable;
+
+/// Pools, configuration and the prebuilt API contract; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// PostgreSQL.
+    pub db: PgPool,
+    /// Redis.
+    pub redis: RedisPool,
+    /// The process configuration.
+    pub config: Arc<Config>,
+    /// The OpenAPI document, serialised once at startup.
+    pub openapi_json: Arc<String>,
+    /// Documented routes, for 405 answers.
+    pub routes: Arc<RouteTable>,
+}

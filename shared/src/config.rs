@@ -1,0 +1,491 @@
+//! Typed configuration, read from the environment once at startup and checked there.
+//!
+//! Every variable is listed in `.env.example`. A missing or malformed variable is a
+//! [`ConfigError`] naming it; `APP_ENV=production` also refuses insecure settings. Secrets are
+//! [`SecretString`]s, so `Debug` output and logs never show them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The deployment environment, from `APP_ENV`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// A developer's machine: pretty logs, `.env` is read, development defaults allowed.
+    Development,
+    /// The test suite.
+    Test,
+    /// A real deployment: JSON logs, insecure settings refused.
+    Production,
+}
+
+impl FromStr for AppEnv {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "development" => Ok(Self::Development),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            _ => Err("expected one of development, test, production".into()),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Multi-line, coloured, for a developer's terminal.
+    Pretty,
+    /// One line per event, human-readable.
+    Compact,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pretty" => Ok(Self::Pretty),
+            "compact" => Ok(Self::Compact),
+            "json" => Ok(Self::Json),
+            _ => Err("expected one of pretty, compact, json".into()),
+        }
+    }
+}
+
+/// A variable that is missing, malformed or insecure. Displays as one line naming it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it (never its value when it is a secret).
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The whole configuration of a Keel process. Each binary reads the parts it needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_ENV`.
+    pub env: AppEnv,
+    /// `KEEL_SECRET_KEY`: the key later used to sign tokens. At least 32 bytes in production.
+    pub secret_key: SecretString,
+    /// Logging.
+    pub log: LogConfig,
+    /// PostgreSQL.
+    pub database: DatabaseConfig,
+    /// Redis.
+    pub redis: RedisConfig,
+    /// The HTTP api.
+    pub api: ApiConfig,
+    /// `KEEL_WORKER_HEALTH_ADDR`: the worker's probe port.
+    pub worker_health_addr: SocketAddr,
+    /// `KEEL_SCHEDULER_HEALTH_ADDR`: the scheduler's probe port.
+    pub scheduler_health_addr: SocketAddr,
+    /// `KEEL_SHUTDOWN_GRACE_SECS`: how long in-flight work may take after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// `KEEL_READY_TIMEOUT_MS`: how long a readiness check waits for each dependency.
+    pub ready_timeout: Duration,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// `RUST_LOG`, an `EnvFilter` directive (checked at startup).
+    pub filter: String,
+    /// `KEEL_LOG_FORMAT`; defaults to JSON in production, pretty in development.
+    pub format: LogFormat,
+}
+
+/// PostgreSQL pool settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL` (may hold a password).
+    pub url: SecretString,
+    /// `KEEL_DB_POOL_SIZE`: connections per process.
+    pub pool_size: usize,
+    /// `KEEL_DB_CONNECT_TIMEOUT_MS`: TCP connect + startup.
+    pub connect_timeout: Duration,
+    /// `KEEL_DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// `KEEL_DB_STATEMENT_TIMEOUT_MS`: server-side `statement_timeout` of every session.
+    pub statement_timeout: Duration,
+}
+
+/// Redis pool settings.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `REDIS_URL` (may hold a password).
+    pub url: SecretString,
+    /// `KEEL_REDIS_POOL_SIZE`: connections per process.
+    pub pool_size: usize,
+    /// `KEEL_REDIS_TIMEOUT_MS`: connect and acquire timeout.
+    pub timeout: Duration,
+    /// `KEEL_REDIS_PREFIX`: every key Keel writes starts with this and a colon.
+    pub key_prefix: String,
+}
+
+/// HTTP api settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `KEEL_API_ADDR`: where the api listens.
+    pub addr: SocketAddr,
+    /// `KEEL_API_WORKERS`: HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// `KEEL_API_BODY_LIMIT_BYTES`: the largest request body accepted.
+    pub body_limit: usize,
+}
+
+/// The secret key used when none is set outside production. Production refuses it.
+pub const DEVELOPMENT_SECRET_KEY: &str = "keel-development-secret-key-do-not-use-in-production";
+
+/// Passwords that a production database URL must not use.
+const KNOWN_DEFAULT_PASSWORDS: &[&str] = &["postgres", "password", "keel", "changeme", "secret"];
+
+/// A set of variables to read configuration from.
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// The value of `name`; an empty value counts as unset.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|e| ConfigError::new(name, format!("invalid value {raw:?}: {e}"))),
+        }
+    }
+
+    fn millis_or(&self, name: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+        let ms: u64 = self.parse_or(name, default_ms)?;
+        if ms == 0 {
+            return Err(ConfigError::new(name, "must be greater than 0"));
+        }
+        Ok(Duration::from_millis(ms))
+    }
+
+    fn size_or(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        let n: usize = self.parse_or(name, default)?;
+        if n == 0 {
+            return Err(ConfigError::new(name, "must be greater than 0"));
+        }
+        Ok(n)
+    }
+}
+
+impl Config {
+    /// Reads the process environment, plus `.env` in the current directory when `APP_ENV` is
+    /// unset or `development` (process variables win over the file).
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        let env_in_process = std::env::var("APP_ENV").ok();
+        if env_in_process.as_deref().is_none_or(|e| e == "development") {
+            if let Ok(iter) = dotenvy::from_path_iter(".env") {
+                for item in iter {
+                    let (k, v) = item.map_err(|e| {
+                        ConfigError::new("APP_ENV", format!("cannot read .env: {e}"))
+                    })?;
+                    vars.insert(k, v);
+                }
+            }
+        }
+        vars.extend(std::env::vars());
+        Self::from_vars(vars)
+    }
+
+    /// [`Config::load`], or print the one-line error to stderr and exit with status 78
+    /// (`EX_CONFIG`): what every binary does at startup.
+    pub fn load_or_exit() -> Self {
+        match Self::load() {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(78);
+            }
+        }
+    }
+
+    /// Builds the configuration from explicit variables (tests pass their own).
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let v = Vars(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        let env: AppEnv = v.parse_or("APP_ENV", AppEnv::Development)?;
+        let production = env == AppEnv::Production;
+
+        let secret_key = match v.get("KEEL_SECRET_KEY") {
+            Some(key) => SecretString::from(key.to_owned()),
+            None if production => {
+                return Err(ConfigError::new(
+                    "KEEL_SECRET_KEY",
+                    "must be set in production (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
+                ));
+            }
+            None => SecretString::from(DEVELOPMENT_SECRET_KEY),
+        };
+
+        let filter = v.get("RUST_LOG").unwrap_or("info").to_owned();
+        tracing_subscriber::EnvFilter::try_new(&filter)
+            .map_err(|e| ConfigError::new("RUST_LOG", format!("invalid filter {filter:?}: {e}")))?;
+        let default_format = match env {
+            AppEnv::Production => LogFormat::Json,
+            AppEnv::Test => LogFormat::Compact,
+            AppEnv::Development => LogFormat::Pretty,
+        };
+        let log = LogConfig {
+            filter,
+            format: v.parse_or("KEEL_LOG_FORMAT", default_format)?,
+        };
+
+        let database_url = v
+            .get("DATABASE_URL")
+            .unwrap_or("postgres://postgres@127.0.0.1:5432/keel_dev");
+        let pg: tokio_postgres::Config = database_url.parse().map_err(|e| {
+            // The URL may hold a password: name the problem, never echo the value.
+            ConfigError::new("DATABASE_URL", format!("not a valid PostgreSQL URL: {e}"))
+        })?;
+        if pg.get_dbname().is_none() {
+            return Err(ConfigError::new("DATABASE_URL", "names no database"));
+        }
+        let database = DatabaseConfig {
+            url: SecretString::from(database_url.to_owned()),
+            pool_size: v.size_or("KEEL_DB_POOL_SIZE", 16)?,
+            connect_timeout: v.millis_or("KEEL_DB_CONNECT_TIMEOUT_MS", 3_000)?,
+            acquire_timeout: v.millis_or("KEEL_DB_ACQUIRE_TIMEOUT_MS", 2_000)?,
+            statement_timeout: v.millis_or("KEEL_DB_STATEMENT_TIMEOUT_MS", 5_000)?,
+        };
+
+        let redis_url = v.get("REDIS_URL").unwrap_or("redis://127.0.0.1:6379");
+        redis::parse_redis_url(redis_url)
+            .ok_or_else(|| ConfigError::new("REDIS_URL", "not a valid redis:// or rediss:// URL"))?;
+        let key_prefix = v.get("KEEL_REDIS_PREFIX").unwrap_or("keel").to_owned();
+        if !key_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        {
+            return Err(ConfigError::new(
+                "KEEL_REDIS_PREFIX",
+                "may hold only letters, digits, '-', '_', '.' and ':'",
+            ));
+        }
+        let redis = RedisConfig {
+            url: SecretString::from(redis_url.to_owned()),
+            pool_size: v.size_or("KEEL_REDIS_POOL_SIZE", 16)?,
+            timeout: v.millis_or("KEEL_REDIS_TIMEOUT_MS", 2_000)?,
+            key_prefix,
+        };
+
+        let api = ApiConfig {
+            addr: v.parse_or("KEEL_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            workers: v.parse_or("KEEL_API_WORKERS", 0)?,
+            body_limit: v.size_or("KEEL_API_BODY_LIMIT_BYTES", 256 * 1024)?,
+        };
+
+        let config = Self {
+            env,
+            secret_key,
+            log,
+            database,
+            redis,
+            api,
+            worker_health_addr: v.parse_or(
+                "KEEL_WORKER_HEALTH_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 8001)),
+            )?,
+            scheduler_health_addr: v.parse_or(
+                "KEEL_SCHEDULER_HEALTH_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 8002)),
+            )?,
+            shutdown_grace: Duration::from_secs(v.parse_or("KEEL_SHUTDOWN_GRACE_SECS", 30)?),
+            ready_timeout: v.millis_or("KEEL_READY_TIMEOUT_MS", 1_000)?,
+        };
+        if production {
+            config.refuse_insecure(&pg)?;
+        }
+        Ok(config)
+    }
+
+    /// The checks `APP_ENV=production` adds: no development defaults, no short secrets.
+    fn refuse_insecure(&self, pg: &tokio_postgres::Config) -> Result<(), ConfigError> {
+        let key = self.secret_key.expose_secret();
+        if key == DEVELOPMENT_SECRET_KEY {
+            return Err(ConfigError::new(
+                "KEEL_SECRET_KEY",
+                "is the development default; set a random value in production",
+            ));
+        }
+        if key.len() < 32 {
+            return Err(ConfigError::new(
+                "KEEL_SECRET_KEY",
+                format!("is {} bytes long; production needs at least 32", key.len()),
+            ));
+        }
+        if let Some(password) = pg.get_password() {
+            let password = String::from_utf8_lossy(password).to_lowercase();
+            if KNOWN_DEFAULT_PASSWORDS.contains(&password.as_str()) {
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    "uses a well-known default password; set a strong one in production",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(vars.iter().copied())
+    }
+
+    const STRONG_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_are_complete_for_development() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.env, AppEnv::Development);
+        assert_eq!(c.api.addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.worker_health_addr.to_string(), "127.0.0.1:8001");
+        assert_eq!(c.scheduler_health_addr.to_string(), "127.0.0.1:8002");
+        assert_eq!(c.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn a_malformed_address_names_its_variable() {
+        let err = config(&[("KEEL_API_ADDR", "localhost")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_API_ADDR");
+        assert!(err.to_string().starts_with("configuration error: KEEL_API_ADDR: invalid value"));
+    }
+
+    #[test]
+    fn an_unknown_app_env_is_refused() {
+        let err = config(&[("APP_ENV", "staging")]).expect_err("must fail");
+        assert_eq!(err.var, "APP_ENV");
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused() {
+        let err = config(&[("KEEL_DB_CONNECT_TIMEOUT_MS", "0")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_DB_CONNECT_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn a_bad_log_filter_names_rust_log() {
+        let err = config(&[("RUST_LOG", "info,[[[")]).expect_err("must fail");
+        assert_eq!(err.var, "RUST_LOG");
+    }
+
+    #[test]
+    fn a_malformed_database_url_is_refused_without_echoing_it() {
+        let err = config(&[("DATABASE_URL", "postgres://u:hunter2@[bad/x")]).expect_err("must fail");
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_malformed_redis_url_is_refused() {
+        let err = config(&[("REDIS_URL", "http://127.0.0.1")]).expect_err("must fail");
+        assert_eq!(err.var, "REDIS_URL");
+    }
+
+    #[test]
+    fn a_redis_prefix_with_spaces_is_refused() {
+        let err = config(&[("KEEL_REDIS_PREFIX", "a b")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_REDIS_PREFIX");
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let err = config(&[("APP_ENV", "production")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SECRET_KEY");
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret_key() {
+        let err = config(&[("APP_ENV", "production"), ("KEEL_SECRET_KEY", "short")])
+            .expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SECRET_KEY");
+        assert!(err.problem.contains("at least 32"));
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret_key() {
+        let err = config(&[
+            ("APP_ENV", "production"),
+            ("KEEL_SECRET_KEY", DEVELOPMENT_SECRET_KEY),
+        ])
+        .expect_err("must fail");
+        assert!(err.problem.contains("development default"));
+    }
+
+    #[test]
+    fn production_refuses_a_default_database_password() {
+        let err = config(&[
+            ("APP_ENV", "production"),
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("DATABASE_URL", "postgres://app:postgres@db/keel"),
+        ])
+        .expect_err("must fail");
+        assert_eq!(err.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn production_with_strong_settings_starts_with_json_logs() {
+        let c = config(&[
+            ("APP_ENV", "production"),
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("DATABASE_URL", "postgres://app:Xk29vLq8a@db/keel"),
+        ])
+        .expect("valid");
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let c = config(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("DATABASE_URL", "postgres://app:hunter2@db/keel"),
+            ("REDIS_URL", "redis://:redispass@cache:6379"),
+        ])
+        .expect("valid");
+        let shown = format!("{c:?}");
+        for secret in [STRONG_KEY, "hunter2", "redispass"] {
+            assert!(!shown.contains(secret), "{secret} leaked into Debug output");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! PostgreSQL access: the pool, readiness ping and migrations. The only place SQL lives.
+
+pub mod migrate;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use secrecy::ExposeSecret;
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseConfig;
+
+/// The PostgreSQL connection pool every process uses.
+pub type PgPool = Pool;
+
+/// Why a pool could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolBuildError {
+    /// `DATABASE_URL` did not parse (config validation normally catches this first).
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    Url(#[source] tokio_postgres::Error),
+    /// deadpool refused the settings.
+    #[error("cannot build the PostgreSQL pool: {0}")]
+    Build(#[from] deadpool_postgres::BuildError),
+}
+
+/// Builds the pool. It connects lazily: a database that is down does not stop startup, it
+/// makes `/readyz` answer 503 until it is back.
+///
+/// Every session gets `statement_timeout` and `application_name` set, and each wait (for a
+/// free connection, a new connection, a recycle check) is bounded, so a dead or slow database
+/// fails a request quickly instead of hanging it.
+pub fn pool(cfg: &DatabaseConfig, application_name: &str) -> Result<PgPool, PoolBuildError> {
+    let mut pg: tokio_postgres::Config = cfg
+        .url
+        .expose_secret()
+        .parse()
+        .map_err(PoolBuildError::Url)?;
+    pg.connect_timeout(cfg.connect_timeout)
+        .application_name(application_name)
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .options(format!(
+            "-c statement_timeout={}",
+            cfg.statement_timeout.as_millis()
+        ));
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Ok(Pool::builder(manager)
+        .max_size(cfg.pool_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(cfg.acquire_timeout))
+        .create_timeout(Some(cfg.connect_timeout))
+        .recycle_timeout(Some(cfg.connect_timeout))
+        .build()?)
+}
+
+/// Errors talking to PostgreSQL through the pool.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time (database down, slow, or pool exhausted).
+    #[error("no database connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A statement failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] tokio_postgres::Error),
+}
+
+/// Checks that a connection can be had and answers a trivial query.
+#[tracing::instrument(skip_all)]
+pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
+    let client = pool.get().await?;
+    client.simple_query("SELECT 1").await?;
+    Ok(())
+}
+
+/// One direct connection for migrations: no `statement_timeout` (a migration may rewrite a
+/// large table), still a bounded connect.
+pub async fn connect_for_migrations(
+    cfg: &DatabaseConfig,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let mut pg: tokio_postgres::Config = cfg.url.expose_secret().parse()?;
+    pg.connect_timeout(cfg.connect_timeout)
+        .application_name("keel-migrate");
+    let (client, connection) = pg.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "migration connection closed with an error");
+        }
+    });
+    Ok(client)
+}

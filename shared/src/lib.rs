@@ -1,0 +1,18 @@
+//! Keel's domain crate: everything the api, the worker and the scheduler share.
+//!
+//! The binaries depend on this crate and never on each other (a star). It holds the typed
+//! configuration, telemetry, Postgres and Redis access (SQL lives only in [`db`]), migrations,
+//! readiness checks and shutdown signals.
+
+pub mod config;
+pub mod db;
+pub mod health;
+#[cfg(feature = "probe")]
+pub mod probe;
+pub mod redis;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{AppEnv, Config, ConfigError};

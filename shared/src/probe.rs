@@ -1,0 +1,150 @@
+//! The probe port of the worker and the scheduler: `GET /healthz` and `GET /readyz`, for
+//! container health checks and Kubernetes probes. (The api serves its own, documented in its
+//! OpenAPI document.)
+//!
+//! `/readyz` answers 503 while the process drains after SIGTERM, so an orchestrator stops
+//! routing to it before it exits.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use anyhow::Context;
+
+use crate::Config;
+use crate::db::PgPool;
+use crate::health;
+use crate::redis::RedisPool;
+
+/// What the probe handlers need.
+#[derive(Clone)]
+pub struct ProbeState {
+    /// PostgreSQL pool to check.
+    pub pg: PgPool,
+    /// Redis pool to check.
+    pub redis: RedisPool,
+    /// Per-dependency readiness timeout.
+    pub timeout: Duration,
+    /// Set when the process starts draining.
+    pub draining: Arc<AtomicBool>,
+}
+
+/// A running probe server.
+pub struct ProbeServer {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ProbeServer {
+    /// Binds `addr` (port 0 picks a free port) and starts answering probes.
+    pub fn start(addr: SocketAddr, state: ProbeState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .default_service(web::to(not_found))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        Ok(Self { addr, handle, task })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops answering and waits for the server to finish.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+/// The pools and probe port of a process that is not the api (worker, scheduler).
+pub struct ProcessProbe {
+    /// PostgreSQL pool (shared with the process's own work).
+    pub pg: PgPool,
+    /// Redis pool (shared with the process's own work).
+    pub redis: RedisPool,
+    draining: Arc<AtomicBool>,
+    server: ProbeServer,
+}
+
+impl ProcessProbe {
+    /// Builds the pools (connecting lazily) and starts the probe server on `addr`.
+    pub fn start(
+        config: &Config,
+        application_name: &str,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let pg = crate::db::pool(&config.database, application_name)?;
+        let redis = crate::redis::pool(&config.redis)?;
+        let draining = Arc::new(AtomicBool::new(false));
+        let server = ProbeServer::start(
+            addr,
+            ProbeState {
+                pg: pg.clone(),
+                redis: redis.clone(),
+                timeout: config.ready_timeout,
+                draining: Arc::clone(&draining),
+            },
+        )
+        .with_context(|| format!("cannot listen on {addr} for probes"))?;
+        Ok(Self {
+            pg,
+            redis,
+            draining,
+            server,
+        })
+    }
+
+    /// Where the probe server listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// From now on `/readyz` answers 503 `draining`.
+    pub fn mark_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the probe server.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(state: web::Data<ProbeState>) -> HttpResponse {
+    let mut report = health::check(&state.pg, &state.redis, state.timeout).await;
+    if state.draining.load(Ordering::SeqCst) {
+        report = report.draining();
+    }
+    if report.is_ready() {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::ServiceUnavailable().json(report)
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "status": 404, "error": "not found" }))
+}

@@ -1,0 +1,87 @@
+//! Redis access: the pool, key naming under the configured prefix, and readiness ping.
+
+use deadpool_redis::{PoolConfig, Runtime, Timeouts};
+use secrecy::ExposeSecret;
+
+use crate::config::RedisConfig;
+
+/// The Redis connection pool every process uses.
+pub type RedisPool = deadpool_redis::Pool;
+
+/// Why the pool could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the Redis pool: {0}")]
+pub struct PoolBuildError(#[from] deadpool_redis::CreatePoolError);
+
+/// Builds the pool. Like the PostgreSQL pool it connects lazily, and every wait is bounded by
+/// `KEEL_REDIS_TIMEOUT_MS`.
+pub fn pool(cfg: &RedisConfig) -> Result<RedisPool, PoolBuildError> {
+    let mut pool_cfg = deadpool_redis::Config::from_url(cfg.url.expose_secret());
+    pool_cfg.pool = Some(PoolConfig {
+        max_size: cfg.pool_size,
+        timeouts: Timeouts {
+            wait: Some(cfg.timeout),
+            create: Some(cfg.timeout),
+            recycle: Some(cfg.timeout),
+        },
+        ..PoolConfig::default()
+    });
+    Ok(pool_cfg.create_pool(Some(Runtime::Tokio1))?)
+}
+
+/// Builds key names under the configured prefix, so several deployments (or tests) can share
+/// one Redis without seeing each other's keys.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// `"<prefix>:<name>"`.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix)
+    }
+
+    /// The glob matching every key under the prefix (for `SCAN ... MATCH`).
+    pub fn pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+}
+
+/// Errors talking to Redis through the pool.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    /// No connection could be had in time.
+    #[error("no Redis connection: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+    /// A command failed.
+    #[error("Redis command failed: {0}")]
+    Command(#[from] redis::RedisError),
+}
+
+/// Checks that a connection can be had and answers `PING`.
+#[tracing::instrument(skip_all)]
+pub async fn ping(pool: &RedisPool) -> Result<(), RedisError> {
+    let mut conn = pool.get().await?;
+    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keys;
+
+    #[test]
+    fn keys_are_namespaced_under_the_prefix() {
+        let keys = Keys::new("keel");
+        assert_eq!(keys.key("queue:default"), "keel:queue:default");
+        assert_eq!(keys.pattern(), "keel:*");
+    }
+}
