@@ -236,7 +236,9 @@ impl From<deadpool_postgres::PoolError> for ApiError {
 }
 
 /// Plugs [`ApiError::from_json`] into actix's JSON extractor.
-pub fn json_error_handler(limit: usize) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
+pub fn json_error_handler(
+    limit: usize,
+) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
     move |err, _req| ApiError::from_json(&err, limit).into()
 }
 
@@ -246,8 +248,14 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_named() {
-        assert_eq!(field_in("missing field `email` at line 1 column 2").as_deref(), Some("email"));
-        assert_eq!(strip_position("missing field `email` at line 1 column 2"), "missing field `email`");
+        assert_eq!(
+            field_in("missing field `email` at line 1 column 2").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            strip_position("missing field `email` at line 1 column 2"),
+            "missing field `email`"
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The app's default service.
-pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn fallback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let allow = state.routes.allowed(req.path());
     Err(if allow.is_empty() {
         ApiError::NotFound {
@@ -101,7 +104,10 @@ mod tests {
 
     fn table() -> RouteTable {
         let paths = PathsBuilder::new()
-            .path("/healthz", PathItem::new(HttpMethod::Get, OperationBuilder::new()))
+            .path(
+                "/healthz",
+                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+            )
             .path(
                 "/api/v1/orgs/{id}",
                 PathItem::new(HttpMethod::Delete, OperationBuilder::new()),

@@ -45,12 +45,17 @@ pub async fn request_id(
         http.method = %req.method(),
         http.path = %req.path(),
     );
-    let http_req = req.request().clone();
     let started = Instant::now();
-    let mut res = match next.call(req).instrument(span.clone()).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => ServiceResponse::from_err(e, http_req),
-    };
+    // Handlers turn their errors into responses; an `Err` here comes from a middleware
+    // further in, and actix renders it after this one, without our header.
+    let mut res = next
+        .call(req)
+        .instrument(span.clone())
+        .await
+        .inspect_err(|e| {
+            span.in_scope(|| tracing::warn!(error = %e, "request failed in middleware"))
+        })?
+        .map_into_boxed_body();
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

@@ -16,6 +16,16 @@ use crate::fallback::{RouteTable, fallback};
 use crate::request_id::request_id;
 use crate::state::AppState;
 
+/// Body limits and the problem+json rejections of the body extractors (JSON and raw bytes).
+pub fn configure_extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(body_limit)
+            .error_handler(json_error_handler(body_limit)),
+    )
+    .app_data(web::PayloadConfig::default().limit(body_limit));
+}
+
 /// A built, bound, not yet running api.
 pub struct Application {
     port: u16,
@@ -52,12 +62,7 @@ impl Application {
                 .configure(crate::routes::configure)
                 .split_for_parts();
             app.app_data(data.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(limit)
-                        .error_handler(json_error_handler(limit)),
-                )
-                .app_data(web::PayloadConfig::default().limit(limit))
+                .configure(|cfg| configure_extractors(cfg, limit))
                 .default_service(web::to(fallback))
                 .wrap(Compress::default())
                 .wrap(from_fn(request_id))

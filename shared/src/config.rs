@@ -162,10 +162,7 @@ struct Vars(HashMap<String, String>);
 impl Vars {
     /// The value of `name`; an empty value counts as unset.
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     fn parse_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -288,8 +285,9 @@ impl Config {
         };
 
         let redis_url = v.get("REDIS_URL").unwrap_or("redis://127.0.0.1:6379");
-        redis::parse_redis_url(redis_url)
-            .ok_or_else(|| ConfigError::new("REDIS_URL", "not a valid redis:// or rediss:// URL"))?;
+        redis::parse_redis_url(redis_url).ok_or_else(|| {
+            ConfigError::new("REDIS_URL", "not a valid redis:// or rediss:// URL")
+        })?;
         let key_prefix = v.get("KEEL_REDIS_PREFIX").unwrap_or("keel").to_owned();
         if !key_prefix
             .chars()
@@ -389,7 +387,10 @@ mod tests {
     fn a_malformed_address_names_its_variable() {
         let err = config(&[("KEEL_API_ADDR", "localhost")]).expect_err("must fail");
         assert_eq!(err.var, "KEEL_API_ADDR");
-        assert!(err.to_string().starts_with("configuration error: KEEL_API_ADDR: invalid value"));
+        assert!(
+            err.to_string()
+                .starts_with("configuration error: KEEL_API_ADDR: invalid value")
+        );
     }
 
     #[test]
@@ -412,7 +413,8 @@ mod tests {
 
     #[test]
     fn a_malformed_database_url_is_refused_without_echoing_it() {
-        let err = config(&[("DATABASE_URL", "postgres://u:hunter2@[bad/x")]).expect_err("must fail");
+        let err =
+            config(&[("DATABASE_URL", "postgres://u:hunter2@[bad/x")]).expect_err("must fail");
         assert_eq!(err.var, "DATABASE_URL");
         assert!(!err.to_string().contains("hunter2"));
     }

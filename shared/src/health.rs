@@ -84,7 +84,11 @@ async fn check_one<E: std::error::Error>(
             Some("unreachable".to_owned())
         }
         Err(_) => {
-            tracing::warn!(dependency = name, timeout_ms = timeout.as_millis(), "readiness check timed out");
+            tracing::warn!(
+                dependency = name,
+                timeout_ms = timeout.as_millis(),
+                "readiness check timed out"
+            );
             Some(format!("timed out after {} ms", timeout.as_millis()))
         }
     };

@@ -109,7 +109,7 @@ impl TestDb {
         admin
             .batch_execute(&sql)
             .await
-            .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+            .unwrap_or_else(|e| panic!("cannot create test database: {e:?}"));
         let url = with_database(&admin_url, &name);
         Self {
             name,
@@ -167,27 +167,34 @@ async fn ensure_template(admin_url: &str, template: &str) {
         .is_some();
     if !exists {
         let building = format!("{template}_building");
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE); CREATE DATABASE \"{building}\""
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("cannot create the template: {e}"));
+        for sql in [
+            format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+            format!("CREATE DATABASE \"{building}\""),
+        ] {
+            admin
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("cannot create the template: {e:?}"));
+        }
         {
             let mut client = connect(&with_database(admin_url, &building)).await;
             migrate::run(&mut client)
                 .await
-                .unwrap_or_else(|e| panic!("cannot migrate the template: {e}"));
+                .unwrap_or_else(|e| panic!("cannot migrate the template: {e:?}"));
         }
         // The migrating connection must be gone before the rename and the first clone.
-        admin
-            .batch_execute(&format!(
-                "ALTER DATABASE \"{building}\" WITH ALLOW_CONNECTIONS false; \
-                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'; \
-                 ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("cannot finish the template: {e}"));
+        for sql in [
+            format!("ALTER DATABASE \"{building}\" WITH ALLOW_CONNECTIONS false"),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'"
+            ),
+            format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""),
+        ] {
+            admin
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("cannot finish the template: {e:?}"));
+        }
     }
     let _ = admin
         .execute("SELECT pg_advisory_unlock($1)", &[&lock_key])
@@ -376,6 +383,13 @@ mod tests {
     }
 
     #[test]
+    fn host_port_finds_the_server_of_a_url() {
+        assert_eq!(host_port("postgres://u:p@db:5433/app", 5432), "db:5433");
+        assert_eq!(host_port("postgres://db/app", 5432), "db:5432");
+        assert_eq!(host_port("redis://127.0.0.1", 6379), "127.0.0.1:6379");
+    }
+
+    #[test]
     fn with_address_keeps_credentials_and_path() {
         let addr: SocketAddr = "127.0.0.1:4000".parse().expect("addr");
         assert_eq!(
@@ -386,5 +400,130 @@ mod tests {
             with_address("redis://127.0.0.1:6379", addr),
             "redis://127.0.0.1:4000"
         );
+    }
+}
+
+/// `host:port` of a `postgres://` or `redis://` URL (default port when absent), for a
+/// [`TcpProxy`] upstream.
+pub fn host_port(url: &str, default_port: u16) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host_port = authority
+        .rfind('@')
+        .map_or(authority, |i| &authority[i + 1..]);
+    let has_port = host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !host_port.ends_with(']'));
+    if has_port {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:{default_port}")
+    }
+}
+
+/// A free loopback port (bound, then released) for a child process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// One of Keel's binaries running as a child process, with stderr captured.
+pub struct ChildProcess {
+    child: std::process::Child,
+    stderr_path: std::path::PathBuf,
+}
+
+impl ChildProcess {
+    /// Starts `program` with `args` and `env` added to a cleared-down environment (PATH and
+    /// HOME kept), so the developer's own variables cannot leak in.
+    pub fn spawn(program: &str, args: &[&str], env: &[(String, String)]) -> Self {
+        let stderr_path =
+            std::env::temp_dir().join(format!("keel-child-{}.log", Uuid::new_v4().simple()));
+        let stderr = std::fs::File::create(&stderr_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        Self { child, stderr_path }
+    }
+
+    /// Runs `program` to completion and returns its exit code and stderr.
+    pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> (Option<i32>, String) {
+        let mut process = Self::spawn(program, args, env);
+        let status = process.wait();
+        (status.code(), process.stderr())
+    }
+
+    /// Polls `url` until it answers 200, or panics after `timeout` with the child's stderr.
+    pub async fn wait_until_ok(&mut self, url: &str, timeout: std::time::Duration) {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("process exited early with {status}:\n{}", self.stderr());
+            }
+            if let Ok(res) = client.get(url).send().await {
+                if res.status().is_success() {
+                    return;
+                }
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "{url} did not answer 200 within {timeout:?}:\n{}",
+                    self.stderr()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit (at most 30 s, then kills it and panics).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    panic!("process did not exit within 30 s:\n{}", self.stderr());
+                }
+            }
+        }
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr_path);
     }
 }

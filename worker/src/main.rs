@@ -5,7 +5,11 @@ use keel_shared::probe::ProcessProbe;
 use keel_shared::{Config, shutdown, telemetry};
 
 #[derive(Parser)]
-#[command(name = "keel-worker", version, about = "Keel's background worker: runs queued jobs")]
+#[command(
+    name = "keel-worker",
+    version,
+    about = "Keel's background worker: runs queued jobs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -33,7 +37,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let probe = ProcessProbe::start(&config, "keel-worker", config.worker_health_addr)?;
     tracing::info!(probe.addr = %probe.local_addr(), "keel-worker running");
     let signal = shutdown::signal().await;
-    tracing::info!(signal, grace_secs = config.shutdown_grace.as_secs(), "stopping");
+    tracing::info!(
+        signal,
+        grace_secs = config.shutdown_grace.as_secs(),
+        "stopping"
+    );
     probe.mark_draining();
     probe.stop().await;
     tracing::info!("keel-worker stopped");

@@ -48,10 +48,12 @@ pub fn fingerprint() -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Why migrating failed.
@@ -71,7 +73,9 @@ pub enum MigrateError {
         name: &'static str,
     },
     /// The database holds a migration this binary does not know (it is older than the schema).
-    #[error("the database has migration {0}, which this binary does not know; deploy a newer binary")]
+    #[error(
+        "the database has migration {0}, which this binary does not know; deploy a newer binary"
+    )]
     Unknown(i64),
 }
 
@@ -143,7 +147,11 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport, MigrateErro
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(migration.version = m.version, migration.name = m.name, "applied migration");
+        tracing::info!(
+            migration.version = m.version,
+            migration.name = m.name,
+            "applied migration"
+        );
         report.applied.push(m.version);
     }
     Ok(report)
@@ -169,7 +177,11 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_strictly_ascending_order() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
-        assert!(MIGRATIONS.iter().all(|m| m.version > 0 && !m.sql.trim().is_empty()));
+        assert!(
+            MIGRATIONS
+                .iter()
+                .all(|m| m.version > 0 && !m.sql.trim().is_empty())
+        );
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! The `keel-api` binary itself: configuration errors, migrate, graceful shutdown, JSON logs.
+
+use std::time::Duration;
+
+use keel_shared::testing::{ChildProcess, TestDb, TestRedis, free_port, test_env};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keel-api");
+
+fn env_with(db: &TestDb, redis: &TestRedis, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = test_env(db, redis);
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+#[tokio::test]
+async fn a_malformed_variable_stops_the_api_with_one_line_naming_it() {
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", "not-an-address")]);
+
+    let (code, stderr) = ChildProcess::run(BIN, &["serve"], &env);
+
+    assert_eq!(code, Some(78), "EX_CONFIG");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("KEEL_API_ADDR"), "{stderr}");
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_with_an_insecure_secret_key() {
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let env = env_with(
+        &db,
+        &redis,
+        &[("APP_ENV", "production"), ("KEEL_SECRET_KEY", "too-short")],
+    );
+
+    let (code, stderr) = ChildProcess::run(BIN, &["serve"], &env);
+
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains("KEEL_SECRET_KEY"), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the secret must not be echoed"
+    );
+}
+
+#[tokio::test]
+async fn migrate_applies_everything_and_is_safe_to_run_twice() {
+    let db = TestDb::empty().await;
+    let redis = TestRedis::new();
+    let env = test_env(&db, &redis);
+
+    let (first, err1) = ChildProcess::run(BIN, &["migrate"], &env);
+    let (second, err2) = ChildProcess::run(BIN, &["migrate"], &env);
+
+    assert_eq!(first, Some(0), "{err1}");
+    assert_eq!(second, Some(0), "{err2}");
+    let count: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM keel_schema_migrations", &[])
+        .await
+        .expect("query")
+        .get(0);
+    assert_eq!(count, keel_shared::db::migrate::MIGRATIONS.len() as i64);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_api_gracefully_with_exit_code_0() {
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
+    let mut api = ChildProcess::spawn(BIN, &[], &env);
+    api.wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
+        .await;
+
+    api.terminate();
+    let status = api.wait();
+
+    assert_eq!(status.code(), Some(0), "{}", api.stderr());
+    assert!(
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .is_err(),
+        "no longer listening"
+    );
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let env = env_with(
+        &db,
+        &redis,
+        &[
+            ("KEEL_API_ADDR", &addr),
+            ("KEEL_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let mut api = ChildProcess::spawn(BIN, &[], &env);
+    api.wait_until_ok(&format!("http://{addr}/healthz"), Duration::from_secs(20))
+        .await;
+
+    let res = reqwest::Client::new()
+        .get(format!("http://{addr}/no-such-page"))
+        .header("x-request-id", "log-trace-42")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 404);
+    api.terminate();
+    api.wait();
+
+    let stderr = api.stderr();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| {
+            l["spans"]
+                .as_array()
+                .is_some_and(|spans| spans.iter().any(|s| s["http.path"] == "/no-such-page"))
+        })
+        .collect();
+    assert!(!lines.is_empty(), "no log line for the request:\n{stderr}");
+    for line in &lines {
+        assert_eq!(line["span"]["request_id"], "log-trace-42", "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "request completed" && l["http.status"] == 404)
+    );
+}

@@ -1,0 +1,9 @@
+//! The api's integration tests: the real `Application` on port 0 against real PostgreSQL and
+//! Redis, one database and one Redis namespace per test. One binary, one file per area.
+
+mod errors;
+mod health;
+mod helpers;
+mod lifecycle;
+mod openapi;
+mod request_id;
