@@ -25,7 +25,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
-        print!("{}", keel_api::openapi::document_json());
+        use std::io::Write;
+        std::io::stdout().write_all(keel_api::openapi::document_json().as_bytes())?;
         return Ok(());
     }
     let config = Config::load_or_exit();

@@ -201,14 +201,15 @@ impl Config {
     pub fn load() -> Result<Self, ConfigError> {
         let mut vars: HashMap<String, String> = HashMap::new();
         let env_in_process = std::env::var("APP_ENV").ok();
-        if env_in_process.as_deref().is_none_or(|e| e == "development") {
-            if let Ok(iter) = dotenvy::from_path_iter(".env") {
-                for item in iter {
-                    let (k, v) = item.map_err(|e| {
-                        ConfigError::new("APP_ENV", format!("cannot read .env: {e}"))
-                    })?;
-                    vars.insert(k, v);
-                }
+        let read_dotenv = env_in_process.as_deref().is_none_or(|e| e == "development");
+        if let Some(iter) = read_dotenv
+            .then(|| dotenvy::from_path_iter(".env").ok())
+            .flatten()
+        {
+            for item in iter {
+                let (k, v) = item
+                    .map_err(|e| ConfigError::new("APP_ENV", format!("cannot read .env: {e}")))?;
+                vars.insert(k, v);
             }
         }
         vars.extend(std::env::vars());

@@ -79,7 +79,7 @@ async fn body_route(body: &'static str, content_type: &str) -> (u16, Option<Stri
             .configure(|cfg| configure_extractors(cfg, 64))
             .route(
                 "/signup",
-                web::post().to(|_: web::Json<Signup>| async { HttpResponse::NoContent() }),
+                web::post().to(|_: web::Json<Signup>| async { HttpResponse::NoContent().finish() }),
             ),
     )
     .await;
