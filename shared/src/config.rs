@@ -478,6 +478,49 @@ mod tests {
         assert_eq!(c.log.format, LogFormat::Json);
     }
 
+    /// Every variable this module reads, found in its own source.
+    fn variables_read_here() -> Vec<&'static str> {
+        let source = include_str!("config.rs");
+        let mut names: Vec<&str> = source
+            .split('"')
+            .filter(|s| {
+                (s.len() > 5 && s.starts_with("KEEL_")
+                    || ["APP_ENV", "RUST_LOG", "DATABASE_URL", "REDIS_URL"].contains(s))
+                    && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn env_example_lists_every_variable_with_a_comment() {
+        let example = include_str!("../../.env.example");
+        let lines: Vec<&str> = example.lines().collect();
+        let names = variables_read_here();
+        assert!(names.len() > 10, "found {names:?}");
+        for name in names {
+            let at = lines
+                .iter()
+                .position(|l| l.starts_with(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("{name} is missing from .env.example"));
+            assert!(
+                at > 0 && lines[at - 1].starts_with('#'),
+                "{name} in .env.example has no comment line above it"
+            );
+        }
+    }
+
+    #[test]
+    fn env_example_is_a_valid_development_configuration() {
+        let vars = include_str!("../../.env.example")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='));
+        Config::from_vars(vars).expect(".env.example must load as is");
+    }
+
     #[test]
     fn debug_output_hides_every_secret() {
         let c = config(&[
