@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use keel_shared::testing::{ChildProcess, TestDb, TestRedis, free_port, test_env};
+use keel_shared::testing::{
+    ChildProcess, TcpProxy, TestDb, TestRedis, base_database_url, free_port, host_port, test_env,
+    with_address,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-api");
 
@@ -140,4 +143,40 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
             .iter()
             .any(|l| l["message"] == "request completed" && l["http.status"] == 404)
     );
+}
+
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_completes_before_the_api_exits() {
+    // A stalled database makes /readyz take the whole readiness timeout: a slow request.
+    let proxy = TcpProxy::start(host_port(&base_database_url(), 5432)).await;
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let db_url = with_address(&db.url, proxy.addr());
+    let env = env_with(
+        &db,
+        &redis,
+        &[
+            ("KEEL_API_ADDR", &addr),
+            ("DATABASE_URL", &db_url),
+            ("KEEL_READY_TIMEOUT_MS", "1500"),
+        ],
+    );
+    let mut api = ChildProcess::spawn(BIN, &[], &env);
+    api.wait_until_ok(&format!("http://{addr}/healthz"), Duration::from_secs(20))
+        .await;
+    proxy.stall();
+
+    let slow = tokio::spawn(reqwest::get(format!("http://{addr}/readyz")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    api.terminate();
+
+    let res = slow
+        .await
+        .expect("joined")
+        .expect("the in-flight request got its answer");
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.expect("complete body");
+    assert_eq!(body["checks"]["postgres"]["status"], "down");
+    assert_eq!(api.wait().code(), Some(0), "{}", api.stderr());
 }
