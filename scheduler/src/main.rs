@@ -34,7 +34,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let probe = ProcessProbe::start(&config, "keel-scheduler", config.scheduler_health_addr)?;
+    let probe = ProcessProbe::start(
+        &config,
+        "keel-scheduler",
+        config.scheduler_health_addr,
+        None,
+    )?;
     tracing::info!(probe.addr = %probe.local_addr(), "keel-scheduler running");
     let signal = shutdown::signal().await;
     tracing::info!(

@@ -92,6 +92,12 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The HTTP api.
     pub api: ApiConfig,
+    /// Outgoing email.
+    pub email: EmailConfig,
+    /// The worker's queues and job handling.
+    pub worker: WorkerConfig,
+    /// The scheduler.
+    pub scheduler: SchedulerConfig,
     /// `KEEL_WORKER_HEALTH_ADDR`: the worker's probe port.
     pub worker_health_addr: SocketAddr,
     /// `KEEL_SCHEDULER_HEALTH_ADDR`: the scheduler's probe port.
@@ -149,6 +155,49 @@ pub struct ApiConfig {
     /// `KEEL_API_BODY_LIMIT_BYTES`: the largest request body accepted.
     pub body_limit: usize,
 }
+
+/// Outgoing email settings.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `SMTP_URL`: `smtp://host:port` (plain), `smtp://...?tls=required` (STARTTLS) or
+    /// `smtps://host:port` (TLS), with optional `user:password@`.
+    pub smtp_url: SecretString,
+    /// `KEEL_SMTP_TIMEOUT_MS`: each SMTP command gives up after this long.
+    pub smtp_timeout: Duration,
+    /// `KEEL_EMAIL_FROM`: the sender, `Name <address>`.
+    pub from: lettre::message::Mailbox,
+    /// `KEEL_PRODUCT_NAME`: used in email subjects and bodies.
+    pub product_name: String,
+    /// `KEEL_FRONTEND_URL`: base of links in emails.
+    pub frontend_url: String,
+}
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `KEEL_WORKER_QUEUES`: the queues this worker serves, each with its concurrency
+    /// (`critical=4,default=16,email=4`).
+    pub queues: Vec<(String, usize)>,
+    /// `KEEL_JOB_REDELIVERY_SECS`: a job held this long by a worker that stopped
+    /// heartbeating (killed) is delivered to another.
+    pub redelivery_timeout: Duration,
+    /// `KEEL_DEAD_JOB_RETENTION_HOURS`: dead jobs older than this are purged.
+    pub dead_retention_hours: u64,
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// `KEEL_SCHEDULE`: per-entry overrides, `name=<cron expression>` or `name=off`,
+    /// separated by `;`. Checked against the entries by the scheduler at startup.
+    pub overrides: Vec<(String, String)>,
+    /// `KEEL_SCHEDULER_MISFIRE_GRACE_SECS`: a slot missed while no scheduler ran is still run
+    /// (policy `once`) when the scheduler is back within this long.
+    pub misfire_grace: Duration,
+}
+
+/// The SMTP URL used when none is set (a local SMTP sink). Production refuses it.
+pub const DEVELOPMENT_SMTP_URL: &str = "smtp://127.0.0.1:1025";
 
 /// The secret key used when none is set outside production. Production refuses it.
 pub const DEVELOPMENT_SECRET_KEY: &str = "keel-development-secret-key-do-not-use-in-production";
@@ -312,8 +361,66 @@ impl Config {
             body_limit: v.size_or("KEEL_API_BODY_LIMIT_BYTES", 256 * 1024)?,
         };
 
+        let smtp_url = v.get("SMTP_URL").unwrap_or(DEVELOPMENT_SMTP_URL);
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(smtp_url).map_err(|e| {
+            ConfigError::new(
+                "SMTP_URL",
+                format!("not a valid smtp:// or smtps:// URL: {e}"),
+            )
+        })?;
+        let email = EmailConfig {
+            smtp_url: SecretString::from(smtp_url.to_owned()),
+            smtp_timeout: v.millis_or("KEEL_SMTP_TIMEOUT_MS", 10_000)?,
+            from: v.parse_or(
+                "KEEL_EMAIL_FROM",
+                lettre::message::Mailbox::new(
+                    Some("Keel".into()),
+                    lettre::Address::new("no-reply", "localhost").map_err(|e| {
+                        ConfigError::new("KEEL_EMAIL_FROM", format!("bad default: {e}"))
+                    })?,
+                ),
+            )?,
+            product_name: v.get("KEEL_PRODUCT_NAME").unwrap_or("Keel").to_owned(),
+            frontend_url: v
+                .get("KEEL_FRONTEND_URL")
+                .unwrap_or("http://localhost:3000")
+                .trim_end_matches('/')
+                .to_owned(),
+        };
+        if !(email.frontend_url.starts_with("http://")
+            || email.frontend_url.starts_with("https://"))
+        {
+            return Err(ConfigError::new(
+                "KEEL_FRONTEND_URL",
+                "must start with http:// or https://",
+            ));
+        }
+
+        let worker = WorkerConfig {
+            queues: parse_queues(
+                v.get("KEEL_WORKER_QUEUES")
+                    .unwrap_or("critical=4,default=16,email=4"),
+            )
+            .map_err(|e| ConfigError::new("KEEL_WORKER_QUEUES", e))?,
+            redelivery_timeout: Duration::from_secs(
+                v.parse_or::<u64>("KEEL_JOB_REDELIVERY_SECS", 30)?.max(1),
+            ),
+            dead_retention_hours: v.parse_or("KEEL_DEAD_JOB_RETENTION_HOURS", 24 * 7)?,
+        };
+
+        let scheduler = SchedulerConfig {
+            overrides: parse_overrides(v.get("KEEL_SCHEDULE").unwrap_or(""))
+                .map_err(|e| ConfigError::new("KEEL_SCHEDULE", e))?,
+            misfire_grace: Duration::from_secs(
+                v.parse_or("KEEL_SCHEDULER_MISFIRE_GRACE_SECS", 300)?,
+            ),
+        };
+
         let config = Self {
             env,
+            email,
+            worker,
+            scheduler,
             secret_key,
             log,
             database,
@@ -351,6 +458,12 @@ impl Config {
                 format!("is {} bytes long; production needs at least 32", key.len()),
             ));
         }
+        if self.email.smtp_url.expose_secret() == DEVELOPMENT_SMTP_URL {
+            return Err(ConfigError::new(
+                "SMTP_URL",
+                "must be set in production (the default is a local development sink)",
+            ));
+        }
         if let Some(password) = pg.get_password() {
             let password = String::from_utf8_lossy(password).to_lowercase();
             if KNOWN_DEFAULT_PASSWORDS.contains(&password.as_str()) {
@@ -362,6 +475,47 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `critical=4,default=16` → `[("critical", 4), ("default", 16)]`.
+fn parse_queues(raw: &str) -> Result<Vec<(String, usize)>, String> {
+    let mut queues: Vec<(String, usize)> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, n) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not queue=concurrency"))?;
+        let (name, n) = (name.trim(), n.trim());
+        if !crate::jobs::is_valid_queue_name(name) {
+            return Err(format!("{name:?} is not a valid queue name (a-z 0-9 _ -)"));
+        }
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))
+            .ok_or_else(|| format!("concurrency of {name} must be 1..=1024, not {n:?}"))?;
+        if queues.iter().any(|(q, _)| q == name) {
+            return Err(format!("queue {name} is listed twice"));
+        }
+        queues.push((name.to_owned(), n));
+    }
+    if queues.is_empty() {
+        return Err("lists no queue".into());
+    }
+    Ok(queues)
+}
+
+/// `a=0 0 * * * *;b=off` → `[("a", "0 0 * * * *"), ("b", "off")]`.
+fn parse_overrides(raw: &str) -> Result<Vec<(String, String)>, String> {
+    raw.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not name=<cron expression> or name=off"))?;
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -462,6 +616,7 @@ mod tests {
             ("APP_ENV", "production"),
             ("KEEL_SECRET_KEY", STRONG_KEY),
             ("DATABASE_URL", "postgres://app:postgres@db/keel"),
+            ("SMTP_URL", "smtps://user:pw@smtp.example.com:465"),
         ])
         .expect_err("must fail");
         assert_eq!(err.var, "DATABASE_URL");
@@ -472,6 +627,7 @@ mod tests {
         let c = config(&[
             ("APP_ENV", "production"),
             ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("SMTP_URL", "smtps://user:pw@smtp.example.com:465"),
             ("DATABASE_URL", "postgres://app:Xk29vLq8a@db/keel"),
         ])
         .expect("valid");
@@ -485,7 +641,7 @@ mod tests {
             .split('"')
             .filter(|s| {
                 (s.len() > 5 && s.starts_with("KEEL_")
-                    || ["APP_ENV", "RUST_LOG", "DATABASE_URL", "REDIS_URL"].contains(s))
+                    || ["APP_ENV", "RUST_LOG", "DATABASE_URL", "REDIS_URL", "SMTP_URL"].contains(s))
                     && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
             })
             .collect();
@@ -517,8 +673,51 @@ mod tests {
         let vars = include_str!("../../.env.example")
             .lines()
             .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('='));
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k, v.trim_matches('"')));
         Config::from_vars(vars).expect(".env.example must load as is");
+    }
+
+    #[test]
+    fn worker_queues_parse_with_their_concurrency() {
+        let c = config(&[("KEEL_WORKER_QUEUES", "email=2, default=8")]).expect("valid");
+        assert_eq!(
+            c.worker.queues,
+            vec![("email".to_owned(), 2), ("default".to_owned(), 8)]
+        );
+    }
+
+    #[test]
+    fn malformed_worker_queues_are_refused() {
+        for bad in ["email", "email=0", "Email=1", "a=1,a=2", "email=x", ","] {
+            let err = config(&[("KEEL_WORKER_QUEUES", bad)]).expect_err(bad);
+            assert_eq!(err.var, "KEEL_WORKER_QUEUES", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_override_without_equals_is_refused() {
+        let err = config(&[("KEEL_SCHEDULE", "purge_dead_jobs")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SCHEDULE");
+    }
+
+    #[test]
+    fn a_bad_sender_address_is_refused() {
+        let err = config(&[("KEEL_EMAIL_FROM", "not an address")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_EMAIL_FROM");
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_refused() {
+        let err = config(&[("SMTP_URL", "http://mail")]).expect_err("must fail");
+        assert_eq!(err.var, "SMTP_URL");
+    }
+
+    #[test]
+    fn production_requires_a_real_smtp_server() {
+        let err = config(&[("APP_ENV", "production"), ("KEEL_SECRET_KEY", STRONG_KEY)])
+            .expect_err("must fail");
+        assert_eq!(err.var, "SMTP_URL");
     }
 
     #[test]
@@ -527,10 +726,11 @@ mod tests {
             ("KEEL_SECRET_KEY", STRONG_KEY),
             ("DATABASE_URL", "postgres://app:hunter2@db/keel"),
             ("REDIS_URL", "redis://:redispass@cache:6379"),
+            ("SMTP_URL", "smtp://mailer:smtppass@smtp.example.com:587"),
         ])
         .expect("valid");
         let shown = format!("{c:?}");
-        for secret in [STRONG_KEY, "hunter2", "redispass"] {
+        for secret in [STRONG_KEY, "hunter2", "redispass", "smtppass"] {
             assert!(!shown.contains(secret), "{secret} leaked into Debug output");
         }
     }

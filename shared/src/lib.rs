@@ -6,7 +6,9 @@
 
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod health;
+pub mod jobs;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod redis;

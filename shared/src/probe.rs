@@ -31,7 +31,12 @@ pub struct ProbeState {
     pub timeout: Duration,
     /// Set when the process starts draining.
     pub draining: Arc<AtomicBool>,
+    /// Renders Prometheus text for `/metrics`, when the process has metrics.
+    pub metrics: Option<MetricsRenderer>,
 }
+
+/// Renders the process's metrics in the Prometheus text format.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// A running probe server.
 pub struct ProbeServer {
@@ -51,6 +56,7 @@ impl ProbeServer {
                 .app_data(data.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics))
                 .default_service(web::to(not_found))
         })
         .workers(1)
@@ -91,6 +97,7 @@ impl ProcessProbe {
         config: &Config,
         application_name: &str,
         addr: SocketAddr,
+        metrics: Option<MetricsRenderer>,
     ) -> anyhow::Result<Self> {
         let pg = crate::db::pool(&config.database, application_name)?;
         let redis = crate::redis::pool(&config.redis)?;
@@ -102,6 +109,7 @@ impl ProcessProbe {
                 redis: redis.clone(),
                 timeout: config.ready_timeout,
                 draining: Arc::clone(&draining),
+                metrics,
             },
         )
         .with_context(|| format!("cannot listen on {addr} for probes"))?;
@@ -123,6 +131,11 @@ impl ProcessProbe {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// The draining flag, for a runtime that sets it itself.
+    pub fn draining_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.draining)
+    }
+
     /// Stops the probe server.
     pub async fn stop(self) {
         self.server.stop().await;
@@ -142,6 +155,15 @@ async fn readyz(state: web::Data<ProbeState>) -> HttpResponse {
         HttpResponse::Ok().json(report)
     } else {
         HttpResponse::ServiceUnavailable().json(report)
+    }
+}
+
+async fn metrics(state: web::Data<ProbeState>) -> HttpResponse {
+    match &state.metrics {
+        Some(render) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(render()),
+        None => not_found().await,
     }
 }
 

@@ -20,11 +20,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Add a file to `shared/migrations/` and a line here.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "jobs",
+        sql: include_str!("../../migrations/0002_jobs.sql"),
+    },
+];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).
 const LOCK_KEY: i64 = 0x6b65_656c_6d69_6772;

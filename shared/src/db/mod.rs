@@ -1,6 +1,8 @@
 //! PostgreSQL access: the pool, readiness ping and migrations. The only place SQL lives.
 
+pub mod emails;
 pub mod migrate;
+pub mod outbox;
 
 use std::time::Duration;
 

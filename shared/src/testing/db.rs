@@ -142,3 +142,13 @@ async fn ensure_template(admin_url: &str, template: &str) {
         .execute("SELECT pg_advisory_unlock($1)", &[&lock_key])
         .await;
 }
+
+impl TestDb {
+    /// A small pool on this database (for code that takes pooled clients).
+    pub fn pool(&self) -> crate::db::PgPool {
+        let config = crate::Config::from_vars([("DATABASE_URL", self.url.as_str())])
+            .unwrap_or_else(|e| panic!("test database URL: {e}"));
+        crate::db::pool(&config.database, "keel-test")
+            .unwrap_or_else(|e| panic!("test database pool: {e}"))
+    }
+}

@@ -9,11 +9,13 @@ mod db;
 mod process;
 mod proxy;
 mod redis;
+mod smtp;
 
 pub use db::TestDb;
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::TestRedis;
+pub use smtp::{ReceivedMail, SmtpSink};
 
 use std::net::SocketAddr;
 
@@ -98,7 +100,7 @@ pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
         ("KEEL_DB_POOL_SIZE", "4"),
         ("KEEL_DB_CONNECT_TIMEOUT_MS", "1000"),
         ("KEEL_DB_ACQUIRE_TIMEOUT_MS", "1000"),
-        ("KEEL_REDIS_POOL_SIZE", "4"),
+        ("KEEL_REDIS_POOL_SIZE", "12"),
         ("KEEL_REDIS_TIMEOUT_MS", "1000"),
         ("KEEL_READY_TIMEOUT_MS", "500"),
         ("KEEL_SHUTDOWN_GRACE_SECS", "5"),

@@ -1,0 +1,83 @@
+//! Every job type's payload. Names are stable: never rename one that has been released.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Job;
+
+/// Does nothing (optionally after sleeping): smoke tests and benchmarks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Noop {
+    /// Milliseconds to sleep before finishing (at most 60 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep_ms: Option<u64>,
+}
+
+impl Job for Noop {
+    const NAME: &'static str = "noop";
+    const MAX_ATTEMPTS: u32 = 1;
+}
+
+/// Sends one email rendered from a template. Idempotent: the worker records each
+/// `idempotency_key` it sent in PostgreSQL and never sends the same key twice.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmail {
+    /// Unique per message (e.g. `verify-email:<user id>:<token id>`).
+    pub idempotency_key: String,
+    /// Recipient address.
+    pub to: String,
+    /// Template name (see `shared::email::templates`).
+    pub template: String,
+    /// Values the template uses.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl Job for SendEmail {
+    const NAME: &'static str = "send_email";
+    const QUEUE: &'static str = "email";
+    const MAX_ATTEMPTS: u32 = 8;
+    const BACKOFF: Duration = Duration::from_secs(10);
+}
+
+/// Deletes dead jobs older than the retention period (periodic).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeDeadJobs {
+    /// Dead jobs older than this many hours are deleted.
+    pub older_than_hours: u64,
+}
+
+impl Job for PurgeDeadJobs {
+    const NAME: &'static str = "purge_dead_jobs";
+    const QUEUE: &'static str = "critical";
+    const MAX_ATTEMPTS: u32 = 3;
+}
+
+/// Records each queue's depth as metrics and logs it (periodic).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQueueDepth {}
+
+impl Job for RecordQueueDepth {
+    const NAME: &'static str = "record_queue_depth";
+    const QUEUE: &'static str = "critical";
+    const MAX_ATTEMPTS: u32 = 1;
+}
+
+/// Deletes email delivery records older than the retention period (periodic).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeSentEmails {
+    /// Records older than this many days are deleted.
+    pub older_than_days: u64,
+}
+
+impl Job for PurgeSentEmails {
+    const NAME: &'static str = "purge_sent_emails";
+    const QUEUE: &'static str = "critical";
+    const MAX_ATTEMPTS: u32 = 3;
+}

@@ -1,0 +1,46 @@
+//! `send_email`: renders a template and sends it over SMTP, at most once per idempotency key.
+//!
+//! The delivery row is inserted and locked in one transaction that lasts until the message is
+//! accepted by the SMTP server: a second delivery of the same job (a retry, or a redelivery
+//! after a worker died) waits for the lock and then sees `sent`; if the first worker died
+//! mid-send, its transaction rolled back and the second one sends.
+
+use keel_shared::db::emails::{self, Claim};
+use keel_shared::email::{RenderError, SendError, templates};
+use keel_shared::jobs::payloads::SendEmail;
+
+use super::{JobError, JobResult};
+use crate::context::JobContext;
+
+/// Sends the email unless its idempotency key was already sent.
+#[tracing::instrument(skip_all, fields(email.template = %job.template, job.key = %job.idempotency_key))]
+pub async fn run(ctx: JobContext, job: SendEmail) -> JobResult {
+    let message = templates::render(&job.template, &job.data, &ctx.mailer.branding())
+        .map_err(|e: RenderError| JobError::Permanent(e.into()))?;
+    let mut client = ctx.db.get().await.map_err(anyhow::Error::from)?;
+    let tx = client.transaction().await.map_err(anyhow::Error::from)?;
+    match emails::claim(&tx, &job.idempotency_key, &job.to, &job.template)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        Claim::AlreadySent => {
+            tracing::info!("already sent; nothing to do");
+            return Ok(());
+        }
+        Claim::Claimed => {}
+    }
+    let message_id = ctx
+        .mailer
+        .send(&job.to, &message, &job.idempotency_key)
+        .await
+        .map_err(|e| match e {
+            SendError::InvalidAddress(_) => JobError::Permanent(e.into()),
+            other => JobError::Retry(other.into()),
+        })?;
+    emails::mark_sent(&tx, &job.idempotency_key, &message_id)
+        .await
+        .map_err(anyhow::Error::from)?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    tracing::info!("email sent");
+    Ok(())
+}
