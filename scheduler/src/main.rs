@@ -1,7 +1,13 @@
-//! `keel-scheduler`: Keel's scheduler: enqueues periodic jobs, safe to run as several replicas.
+//! `keel-scheduler`: enqueues periodic jobs (`run`, the default) and lists them (`list`).
+
+use std::io::Write;
 
 use clap::{Parser, Subcommand};
+use keel_scheduler::firing::Scheduler;
+use keel_scheduler::schedule::{self, Misfire};
+use keel_shared::jobs::Queue;
 use keel_shared::probe::ProcessProbe;
+use keel_shared::redis::Keys;
 use keel_shared::{Config, shutdown, telemetry};
 
 #[derive(Parser)]
@@ -17,36 +23,75 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run until SIGTERM or Ctrl-C, answering probes on KEEL_SCHEDULER_HEALTH_ADDR (the default).
+    /// Fire due slots until SIGTERM or Ctrl-C, answering probes on KEEL_SCHEDULER_HEALTH_ADDR
+    /// (the default).
     Run,
+    /// Print each entry with its next fire times (UTC).
+    List {
+        /// How many upcoming fire times per entry.
+        #[arg(long, default_value_t = 3)]
+        next: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load_or_exit();
     telemetry::init(&config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let resolved = match schedule::resolve(&schedule::entries(), &config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("configuration error: KEEL_SCHEDULE: {e}");
+            std::process::exit(78);
+        }
+    };
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => runtime.block_on(run(config)),
+        Command::List { next } => {
+            let now = chrono::Utc::now();
+            let mut out = std::io::stdout().lock();
+            for entry in &resolved {
+                let expression = entry.schedule.as_ref().map_or("off", |s| s.source());
+                let misfire = match entry.misfire {
+                    Misfire::Skip => "skip",
+                    Misfire::Once => "once",
+                };
+                writeln!(
+                    out,
+                    "{:<20} {:<20} misfire={misfire:<4} job={}@{}",
+                    entry.name, expression, entry.job.name, entry.job.queue
+                )?;
+                for at in entry.next_fires(now, next) {
+                    writeln!(out, "    next: {}", at.to_rfc3339())?;
+                }
+            }
+            Ok(())
+        }
+        Command::Run => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(config, resolved)),
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, resolved: Vec<schedule::Resolved>) -> anyhow::Result<()> {
     let probe = ProcessProbe::start(
         &config,
         "keel-scheduler",
         config.scheduler_health_addr,
-        None,
+        Some(keel_shared::probe::install_metrics()),
     )?;
-    tracing::info!(probe.addr = %probe.local_addr(), "keel-scheduler running");
-    let signal = shutdown::signal().await;
-    tracing::info!(
-        signal,
-        grace_secs = config.shutdown_grace.as_secs(),
-        "stopping"
+    let queue = Queue::new(
+        probe.redis.clone(),
+        Keys::new(config.redis.key_prefix.clone()),
     );
+    let scheduler = Scheduler::new(resolved, queue, config.scheduler.misfire_grace);
+    tracing::info!(probe.addr = %probe.local_addr(), "keel-scheduler running");
+    scheduler
+        .run(async {
+            let signal = shutdown::signal().await;
+            tracing::info!(signal, "stopping");
+        })
+        .await;
     probe.mark_draining();
     probe.stop().await;
     tracing::info!("keel-scheduler stopped");

@@ -641,7 +641,14 @@ mod tests {
             .split('"')
             .filter(|s| {
                 (s.len() > 5 && s.starts_with("KEEL_")
-                    || ["APP_ENV", "RUST_LOG", "DATABASE_URL", "REDIS_URL", "SMTP_URL"].contains(s))
+                    || [
+                        "APP_ENV",
+                        "RUST_LOG",
+                        "DATABASE_URL",
+                        "REDIS_URL",
+                        "SMTP_URL",
+                    ]
+                    .contains(s))
                     && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
             })
             .collect();

@@ -38,6 +38,32 @@ pub struct ProbeState {
 /// Renders the process's metrics in the Prometheus text format.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
+static METRICS: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+    std::sync::OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once) and returns its renderer, for
+/// `/metrics`. Histograms get buckets from 0.5 ms to 60 s.
+pub fn install_metrics() -> MetricsRenderer {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    let handle = METRICS
+        .get_or_init(|| {
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0, 60.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets(&buckets)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is already installed: render an empty one of our own.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone();
+    Arc::new(move || handle.render())
+}
+
 /// A running probe server.
 pub struct ProbeServer {
     addr: SocketAddr,

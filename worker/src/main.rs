@@ -10,8 +10,8 @@ use keel_shared::redis::Keys;
 use keel_shared::{Config, shutdown, telemetry};
 use keel_worker::cli::{Cli, Command};
 use keel_worker::context::JobContext;
+use keel_worker::jobs;
 use keel_worker::runtime::{Options, Runtime, worker_id};
-use keel_worker::{jobs, metrics};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -42,12 +42,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         );
         std::process::exit(78);
     }
-    let handle = metrics::install();
     let probe = ProcessProbe::start(
         &config,
         "keel-worker",
         config.worker_health_addr,
-        Some(Arc::new(move || handle.render())),
+        Some(keel_shared::probe::install_metrics()),
     )?;
     let options = Options {
         queues: config.worker.queues.clone(),

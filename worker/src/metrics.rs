@@ -1,33 +1,8 @@
 //! Prometheus metrics of the worker, served on its probe port at `/metrics`.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use keel_shared::jobs::QueueStats;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-
-/// Installs the recorder (once per process) and returns a renderer for `/metrics`.
-pub fn install() -> PrometheusHandle {
-    HANDLE
-        .get_or_init(|| {
-            let buckets = [
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                10.0, 30.0, 60.0,
-            ];
-            let builder = PrometheusBuilder::new()
-                .set_buckets(&buckets)
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            match builder.install_recorder() {
-                Ok(handle) => handle,
-                // Another recorder is installed (tests building several runtimes): render
-                // from a recorder of our own that nothing writes to.
-                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
-        })
-        .clone()
-}
 
 /// A job finished with `outcome` (`processed`, `failed`, `retried`, `dead`).
 pub fn job_outcome(name: &str, queue: &str, outcome: &'static str) {

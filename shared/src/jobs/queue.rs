@@ -144,9 +144,8 @@ impl Queue {
         Ok(envelope.id)
     }
 
-    /// Enqueues a job unless one with the same `unique_key` was enqueued within `ttl`:
-    /// the atomic guard that makes scheduler replicas fire each slot once. Returns the id,
-    /// or `None` when the key was taken.
+    /// Enqueues a job unless one with the same `unique_key` was enqueued within `ttl`.
+    /// Returns the id, or `None` when the key was taken.
     pub async fn enqueue_unique<J: Job>(
         &self,
         job: &J,
@@ -154,15 +153,78 @@ impl Queue {
         ttl: Duration,
     ) -> Result<Option<String>, QueueError> {
         let envelope = Self::envelope_of(job)?;
+        Ok(self
+            .push_unique(&envelope, unique_key, ttl)
+            .await?
+            .then_some(envelope.id))
+    }
+
+    /// Adds `envelope` unless `unique_key` was taken within `ttl`, atomically: the guard
+    /// that makes scheduler replicas fire each slot once. `true` when added.
+    pub async fn push_unique(
+        &self,
+        envelope: &Envelope,
+        unique_key: &str,
+        ttl: Duration,
+    ) -> Result<bool, QueueError> {
+        if !super::is_valid_queue_name(&envelope.queue) {
+            return Err(QueueError::InvalidQueue(envelope.queue.clone()));
+        }
         let mut conn = self.redis.get().await?;
         let added: Option<String> = scripts::ENQUEUE_UNIQUE
             .key(self.keys.key(&format!("unique:{unique_key}")))
-            .key(self.stream(J::QUEUE))
+            .key(self.stream(&envelope.queue))
             .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
-            .arg(serde_json::to_string(&envelope)?)
+            .arg(serde_json::to_string(envelope)?)
             .invoke_async(&mut *conn)
             .await?;
-        Ok(added.map(|_| envelope.id))
+        Ok(added.is_some())
+    }
+
+    /// Takes `unique_key` for `ttl` without enqueueing anything (a slot decided as skipped).
+    /// `true` when this caller took it.
+    pub async fn claim(&self, unique_key: &str, ttl: Duration) -> Result<bool, QueueError> {
+        let mut conn = self.redis.get().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.key(&format!("unique:{unique_key}")))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+            .query_async(&mut *conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// The scheduler's shared cursor for `entry`: the latest slot any replica handled (ms).
+    pub async fn slot_cursor(&self, entry: &str) -> Result<Option<i64>, QueueError> {
+        let mut conn = self.redis.get().await?;
+        Ok(conn
+            .get(self.keys.key(&format!("scheduler:cursor:{entry}")))
+            .await?)
+    }
+
+    /// Moves the cursor of `entry` forward to `slot_ms` (never backwards).
+    pub async fn advance_slot_cursor(&self, entry: &str, slot_ms: i64) -> Result<(), QueueError> {
+        let mut conn = self.redis.get().await?;
+        let _: i64 = scripts::SET_MAX
+            .key(self.keys.key(&format!("scheduler:cursor:{entry}")))
+            .arg(slot_ms)
+            .invoke_async(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Every envelope waiting in `queue`'s stream, oldest first (tests and inspection; reads
+    /// the whole stream).
+    pub async fn peek(&self, queue: &str) -> Result<Vec<Envelope>, QueueError> {
+        let mut conn = self.redis.get().await?;
+        let reply: redis::streams::StreamRangeReply = conn.xrange_all(self.stream(queue)).await?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .filter_map(|entry| delivery(queue, entry, 0).envelope().ok())
+            .collect())
     }
 
     /// Adds an envelope to its queue's stream.

@@ -93,3 +93,17 @@ pub static HAND_BACK: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// Sets a key to ARGV[1] unless it already holds a larger number. KEYS: the key.
+pub static SET_MAX: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        if tonumber(ARGV[1]) > current then
+            redis.call('SET', KEYS[1], ARGV[1])
+            return 1
+        end
+        return 0
+        ",
+    )
+});

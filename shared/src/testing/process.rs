@@ -38,6 +38,27 @@ impl ChildProcess {
         Self { child, stderr_path }
     }
 
+    /// Runs `program` to completion and returns its exit code, stdout and stderr.
+    pub fn output(
+        program: &str,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> (Option<i32>, String, String) {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Runs `program` to completion and returns its exit code and stderr.
     pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> (Option<i32>, String) {
         let mut process = Self::spawn(program, args, env);
