@@ -50,6 +50,10 @@ pub enum JobsCommand {
         /// How many copies to enqueue.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
         count: u32,
+        /// Pace the enqueueing at about this many jobs per second (default: as fast as
+        /// possible, in pipelined batches).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        rate: Option<u32>,
     },
     /// List the job names this worker runs.
     Names,
@@ -131,6 +135,7 @@ pub async fn jobs(
             name,
             payload,
             count,
+            rate,
         } => {
             let Some((version, job)) = registry.latest(&name) else {
                 bail!(
@@ -142,10 +147,26 @@ pub async fn jobs(
                 serde_json::from_str(&payload).context("--payload is not valid JSON")?;
             job.validate(&payload)
                 .map_err(|e| anyhow::anyhow!("--payload does not fit job {name}: {e}"))?;
-            let envelopes: Vec<_> = (0..count)
-                .map(|_| Queue::envelope(job.name, version, job.queue, payload.clone()))
-                .collect();
-            queue.push_many(&envelopes).await?;
+            let make = |n: u32| -> Vec<_> {
+                (0..n)
+                    .map(|_| Queue::envelope(job.name, version, job.queue, payload.clone()))
+                    .collect()
+            };
+            match rate {
+                None => queue.push_many(&make(count)).await?,
+                Some(rate) => {
+                    // Batches every 10 ms; each envelope is stamped when its batch is built.
+                    let per_tick = (rate / 100).max(1);
+                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+                    let mut left = count;
+                    while left > 0 {
+                        tick.tick().await;
+                        let n = per_tick.min(left);
+                        queue.push_many(&make(n)).await?;
+                        left -= n;
+                    }
+                }
+            }
             writeln!(out, "enqueued {count} {name} job(s) on queue {}", job.queue)?;
         }
         JobsCommand::Names => {

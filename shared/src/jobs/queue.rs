@@ -96,6 +96,10 @@ impl Queue {
         self.keys.key("dead:index")
     }
 
+    fn queue_dead_index(&self, queue: &str) -> String {
+        self.keys.key(&format!("queue:{queue}:dead"))
+    }
+
     /// A new envelope for a first attempt.
     pub fn envelope(name: &str, version: u32, queue: &str, payload: Value) -> Envelope {
         let now = now_ms();
@@ -437,6 +441,7 @@ impl Queue {
             .key(self.dead_hash())
             .key(self.dead_index())
             .key(self.counter(&delivery.queue, "dead"))
+            .key(self.queue_dead_index(&delivery.queue))
             .arg(GROUP)
             .arg(&delivery.entry_id)
             .arg(&dead.id)
@@ -478,11 +483,11 @@ impl Queue {
     /// Counts for each queue in `queues`.
     pub async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, QueueError> {
         let mut conn = self.redis.get().await?;
-        let dead_jobs = self.dead_list(usize::MAX).await?;
         let mut out = Vec::with_capacity(queues.len());
         for queue in queues {
             let stream = self.stream(queue);
-            let (len, scheduled, processed, failed, retried): (
+            let (len, scheduled, dead, processed, failed, retried): (
+                u64,
                 u64,
                 u64,
                 Option<u64>,
@@ -491,6 +496,7 @@ impl Queue {
             ) = redis::pipe()
                 .xlen(&stream)
                 .zcard(self.scheduled(queue))
+                .zcard(self.queue_dead_index(queue))
                 .get(self.counter(queue, "processed"))
                 .get(self.counter(queue, "failed"))
                 .get(self.counter(queue, "retried"))
@@ -502,7 +508,7 @@ impl Queue {
                 pending: len.saturating_sub(in_flight),
                 in_flight,
                 scheduled,
-                dead: dead_jobs.iter().filter(|d| &d.queue == queue).count() as u64,
+                dead,
                 processed: processed.unwrap_or(0),
                 failed: failed.unwrap_or(0),
                 retried: retried.unwrap_or(0),
@@ -556,6 +562,7 @@ impl Queue {
             .key(self.dead_hash())
             .key(self.dead_index())
             .key(self.stream(&dead.queue))
+            .key(self.queue_dead_index(&dead.queue))
             .arg(id)
             .arg(raw)
             .invoke_async(&mut *conn)
@@ -597,14 +604,23 @@ impl Queue {
             if ids.is_empty() {
                 return Ok(purged);
             }
-            let _: () = redis::pipe()
-                .atomic()
+            let records: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(self.dead_hash())
+                .arg(&ids)
+                .query_async(&mut *conn)
+                .await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic()
                 .hdel(self.dead_hash(), &ids)
                 .ignore()
                 .zrem(self.dead_index(), &ids)
-                .ignore()
-                .query_async(&mut *conn)
-                .await?;
+                .ignore();
+            for (id, record) in ids.iter().zip(records) {
+                if let Some(dead) = record.and_then(|r| serde_json::from_str::<DeadJob>(&r).ok()) {
+                    pipe.zrem(self.queue_dead_index(&dead.queue), id).ignore();
+                }
+            }
+            let _: () = pipe.query_async(&mut *conn).await?;
             purged += ids.len();
         }
     }

@@ -33,13 +33,14 @@ pub static RETRY: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Moves a delivery (or nothing, when the entry id is empty) to the dead set.
-/// KEYS: stream, dead hash, dead index, dead counter.
+/// KEYS: stream, dead hash, dead index, dead counter, the queue's dead index.
 /// ARGV: group, entry id, dead id, record, died ms.
 pub static BURY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
         redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+        redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3])
         if ARGV[2] ~= '' then
             redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
             redis.call('XDEL', KEYS[1], ARGV[2])
@@ -65,8 +66,8 @@ pub static PROMOTE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Puts a dead job back on its queue. KEYS: dead hash, dead index, stream.
-/// ARGV: dead id, envelope to enqueue. Returns the entry id, or nil when no such dead job.
+/// Puts a dead job back on its queue. KEYS: dead hash, dead index, stream, the queue's dead
+/// index. ARGV: dead id, envelope to enqueue. Returns the entry id, or nil when no such job.
 pub static RESURRECT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -74,6 +75,7 @@ pub static RESURRECT: LazyLock<Script> = LazyLock::new(|| {
             return false
         end
         redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('ZREM', KEYS[4], ARGV[1])
         return redis.call('XADD', KEYS[3], '*', 'e', ARGV[2])
         ",
     )

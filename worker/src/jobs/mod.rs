@@ -75,7 +75,7 @@ impl Registered {
 /// Job types by (name, version).
 #[derive(Clone, Default)]
 pub struct Registry {
-    jobs: HashMap<(String, u32), Registered>,
+    jobs: HashMap<&'static str, Vec<(u32, Registered)>>,
 }
 
 impl Registry {
@@ -99,8 +99,10 @@ impl Registry {
                 handler(ctx, job).await
             })
         });
-        self.jobs.insert(
-            (J::NAME.to_owned(), J::VERSION),
+        let versions = self.jobs.entry(J::NAME).or_default();
+        versions.retain(|(v, _)| *v != J::VERSION);
+        versions.push((
+            J::VERSION,
             Registered {
                 name: J::NAME,
                 queue: J::QUEUE,
@@ -114,29 +116,32 @@ impl Registry {
                         .map_err(|e| e.to_string())
                 },
             },
-        );
+        ));
         self
     }
 
     /// The job type for a name and payload version.
     pub fn get(&self, name: &str, version: u32) -> Option<&Registered> {
-        self.jobs.get(&(name.to_owned(), version))
+        self.jobs
+            .get(name)?
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, r)| r)
     }
 
     /// The newest version registered under `name`, with its version.
     pub fn latest(&self, name: &str) -> Option<(u32, &Registered)> {
         self.jobs
+            .get(name)?
             .iter()
-            .filter(|((n, _), _)| n == name)
-            .max_by_key(|((_, v), _)| *v)
-            .map(|((_, v), r)| (*v, r))
+            .max_by_key(|(v, _)| *v)
+            .map(|(v, r)| (*v, r))
     }
 
     /// Every registered name, sorted.
     pub fn names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.jobs.values().map(|r| r.name).collect();
+        let mut names: Vec<_> = self.jobs.keys().copied().collect();
         names.sort_unstable();
-        names.dedup();
         names
     }
 }

@@ -21,6 +21,7 @@ async fn enqueue_with_count_then_stats_as_json() {
             name: "noop".into(),
             payload: "{}".into(),
             count: 3,
+            rate: None,
         },
     )
     .await
@@ -60,6 +61,7 @@ async fn enqueue_refuses_an_unknown_job_naming_the_known_ones() {
             name: "nope".into(),
             payload: "{}".into(),
             count: 1,
+            rate: None,
         },
     )
     .await
@@ -79,6 +81,7 @@ async fn enqueue_refuses_a_payload_that_does_not_fit() {
             name: "noop".into(),
             payload: "{".into(),
             count: 1,
+            rate: None,
         },
     )
     .await
@@ -89,6 +92,7 @@ async fn enqueue_refuses_a_payload_that_does_not_fit() {
             name: "noop".into(),
             payload: r#"{"sleep": 1}"#.into(),
             count: 1,
+            rate: None,
         },
     )
     .await
