@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use keel_shared::jobs::Queue;
 use keel_shared::{Config, db, redis};
 use utoipa_actix_web::AppExt;
 
@@ -39,9 +40,14 @@ impl Application {
         let db = db::pool(&config.database, "keel-api")?;
         let redis = redis::pool(&config.redis)?;
         let doc = crate::openapi::document();
+        let queue = Queue::new(
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
         let state = AppState {
             db,
             redis,
+            queue,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             openapi_json: Arc::new(crate::openapi::document_json()),
             config: Arc::new(config),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keel_shared::Config;
 use keel_shared::db::PgPool;
+use keel_shared::jobs::Queue;
 use keel_shared::redis::RedisPool;
 
 use crate::fallback::RouteTable;
@@ -15,6 +16,9 @@ pub struct AppState {
     pub db: PgPool,
     /// Redis.
     pub redis: RedisPool,
+    /// The job queue: handlers enqueue work here (or through the outbox, in their
+    /// transaction) instead of doing it in the request.
+    pub queue: Queue,
     /// The process configuration.
     pub config: Arc<Config>,
     /// The OpenAPI document, serialised once at startup.

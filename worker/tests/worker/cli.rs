@@ -122,3 +122,88 @@ async fn retrying_an_unknown_dead_job_is_an_error() {
 
     assert!(err.to_string().contains("no dead job with id nope"));
 }
+
+async fn bury_two_undecodable_jobs(env: &TestEnv) {
+    let worker = env.start(registry());
+    for _ in 0..2 {
+        env.queue()
+            .push(&keel_shared::jobs::Queue::envelope(
+                "no_such_job",
+                1,
+                "default",
+                serde_json::json!({}),
+            ))
+            .await
+            .expect("push");
+    }
+    env.wait_for("default", std::time::Duration::from_secs(10), |s| {
+        s.dead == 2
+    })
+    .await;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn dead_list_shows_the_reason_and_purge_empties_the_dead_set() {
+    let env = TestEnv::new().await;
+    bury_two_undecodable_jobs(&env).await;
+
+    let listed = run(
+        &env,
+        JobsCommand::Dead(DeadCommand::List {
+            limit: 10,
+            json: false,
+        }),
+    )
+    .await
+    .expect("list");
+    let purged = run(
+        &env,
+        JobsCommand::Dead(DeadCommand::Purge {
+            older_than_hours: None,
+        }),
+    )
+    .await
+    .expect("purge");
+
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains("no handler for job \"no_such_job\" version 1"),
+        "{listed}"
+    );
+    assert_eq!(purged.trim(), "purged 2 dead job(s)");
+    assert_eq!(env.stats("default").await.dead, 0);
+    assert!(env.queue().dead_list(10).await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn purge_with_an_age_keeps_recent_dead_jobs() {
+    let env = TestEnv::new().await;
+    bury_two_undecodable_jobs(&env).await;
+
+    let purged = run(
+        &env,
+        JobsCommand::Dead(DeadCommand::Purge {
+            older_than_hours: Some(1),
+        }),
+    )
+    .await
+    .expect("purge");
+
+    assert_eq!(purged.trim(), "purged 0 dead job(s)");
+    assert_eq!(env.stats("default").await.dead, 2);
+}
+
+#[tokio::test]
+async fn retry_all_puts_every_dead_job_back() {
+    let env = TestEnv::new().await;
+    bury_two_undecodable_jobs(&env).await;
+
+    let said = run(&env, JobsCommand::Dead(DeadCommand::RetryAll))
+        .await
+        .expect("retry-all");
+
+    assert_eq!(said.trim(), "2 dead job(s) back on their queues");
+    let stats = env.stats("default").await;
+    assert_eq!((stats.dead, stats.pending), (0, 2));
+}
