@@ -1,23 +1,16 @@
-//! The worker runtime: per queue, a fetch loop feeding up to `concurrency` concurrent
-//! handlers; acknowledgements batched; retries and the dead set; redelivery of jobs whose
-//! worker died; delayed jobs promoted; the outbox relayed; graceful drain on shutdown.
-//!
-//! Timing, with `T` = `KEEL_JOB_REDELIVERY_SECS`: every worker touches the entries it holds
-//! every `T/6`, and claims entries idle for more than `2T/3` every `T/6`, so a killed
-//! worker's jobs run again within `5T/6` (under 30 s by default).
+//! One queue's fetch loop, its handlers and its batched acknowledgements.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use keel_shared::jobs::{Delivery, Queue, backoff, outbox};
+use keel_shared::jobs::{Delivery, Queue, backoff};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 
+use super::Runtime;
 use crate::context::JobContext;
 use crate::jobs::{JobError, Registry};
 use crate::metrics;
@@ -27,139 +20,13 @@ const FETCH_BATCH: usize = 256;
 /// How long a fetch waits for work (under the Redis client's 500 ms response timeout).
 const FETCH_BLOCK: Duration = Duration::from_millis(200);
 
-/// The runtime's settings.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Queues served, each with its concurrency.
-    pub queues: Vec<(String, usize)>,
-    /// `T`: see the module documentation.
-    pub redelivery_timeout: Duration,
-    /// How long in-flight jobs may run after shutdown starts.
-    pub grace: Duration,
-    /// This process's consumer name (unique per process).
-    pub worker_id: String,
-}
-
-/// A unique identity for this process: host, pid and a random part.
-pub fn worker_id() -> String {
-    let host = hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown-host".to_owned());
-    format!(
-        "{host}-{}-{:06x}",
-        std::process::id(),
-        fastrand::u32(..0x00ff_ffff)
-    )
-}
-
 type InFlight = Arc<Mutex<HashMap<String, (Delivery, Option<AbortHandle>)>>>;
-
-/// One process's job runtime.
-pub struct Runtime {
-    ctx: JobContext,
-    registry: Arc<Registry>,
-    options: Options,
-    draining: Arc<AtomicBool>,
-}
-
-impl Runtime {
-    /// A runtime running `registry`'s jobs with `ctx`.
-    /// `draining` is set when shutdown starts (the probe's `/readyz` then answers 503).
-    pub fn new(
-        ctx: JobContext,
-        registry: Registry,
-        options: Options,
-        draining: Arc<AtomicBool>,
-    ) -> Self {
-        Self {
-            ctx,
-            registry: Arc::new(registry),
-            options,
-            draining,
-        }
-    }
-
-    /// Runs until `shutdown` resolves, then drains: stops fetching, lets in-flight jobs finish
-    /// within the grace period, hands back the rest, flushes acknowledgements.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let queue = self.ctx.queue.clone();
-        for (name, _) in &self.options.queues {
-            ensure_group_with_retry(&queue, name).await;
-        }
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut loops = JoinSet::new();
-        let mut runners = Vec::new();
-        for (name, concurrency) in &self.options.queues {
-            let runner = QueueRunner::new(name.clone(), *concurrency, &self);
-            runners.push(runner.clone());
-            loops.spawn(runner.clone().fetch_loop(stop_rx.clone()));
-        }
-        let mut background = JoinSet::new();
-        background.spawn(maintenance_loop(
-            runners.clone(),
-            self.ctx.clone(),
-            self.options.clone(),
-            stop_rx.clone(),
-        ));
-        tracing::info!(
-            worker.id = %self.options.worker_id,
-            queues = ?self.options.queues,
-            "worker started"
-        );
-
-        shutdown.await;
-        self.draining.store(true, Ordering::SeqCst);
-        tracing::info!(
-            grace_secs = self.options.grace.as_secs(),
-            "draining: no new jobs"
-        );
-        let _ = stop_tx.send(true);
-        while loops.join_next().await.is_some() {}
-
-        let deadline = Instant::now() + self.options.grace;
-        while runners.iter().any(|r| r.in_flight_count() > 0) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let mut handed_back = 0;
-        for runner in &runners {
-            handed_back += runner.hand_back_all().await;
-        }
-        if handed_back > 0 {
-            tracing::warn!(
-                handed_back,
-                "jobs unfinished after the grace period were handed back"
-            );
-        }
-        for runner in &runners {
-            runner.close_acks().await;
-        }
-        background.abort_all();
-        while background.join_next().await.is_some() {}
-        tracing::info!("worker drained");
-        Ok(())
-    }
-}
-
-async fn ensure_group_with_retry(queue: &Queue, name: &str) {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match queue.ensure_group(name).await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(queue = name, error = %e, "cannot create the consumer group; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
 
 /// Everything one queue needs; cheap to clone.
 #[derive(Clone)]
-struct QueueRunner {
-    name: String,
-    slots: Arc<Semaphore>,
+pub(super) struct QueueRunner {
+    pub(super) name: String,
+    pub(super) slots: Arc<Semaphore>,
     in_flight: InFlight,
     ack_tx: Arc<Mutex<Option<mpsc::UnboundedSender<String>>>>,
     acker: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
@@ -169,7 +36,7 @@ struct QueueRunner {
 }
 
 impl QueueRunner {
-    fn new(name: String, concurrency: usize, rt: &Runtime) -> Self {
+    pub(super) fn new(name: String, concurrency: usize, rt: &Runtime) -> Self {
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let acker = tokio::spawn(ack_loop(rt.ctx.queue.clone(), name.clone(), ack_rx));
         Self {
@@ -184,18 +51,18 @@ impl QueueRunner {
         }
     }
 
-    fn in_flight_count(&self) -> usize {
+    pub(super) fn in_flight_count(&self) -> usize {
         self.in_flight.lock().map_or(0, |m| m.len())
     }
 
-    fn in_flight_ids(&self) -> Vec<String> {
+    pub(super) fn in_flight_ids(&self) -> Vec<String> {
         self.in_flight
             .lock()
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default()
     }
 
-    async fn fetch_loop(self, mut stop: watch::Receiver<bool>) {
+    pub(super) async fn fetch_loop(self, mut stop: watch::Receiver<bool>) {
         let mut error_delay = Duration::from_millis(100);
         loop {
             if *stop.borrow() {
@@ -243,7 +110,7 @@ impl QueueRunner {
         }
     }
 
-    fn spawn(&self, delivery: Delivery, permit: tokio::sync::OwnedSemaphorePermit) {
+    pub(super) fn spawn(&self, delivery: Delivery, permit: tokio::sync::OwnedSemaphorePermit) {
         let entry_id = delivery.entry_id.clone();
         {
             let Ok(mut map) = self.in_flight.lock() else {
@@ -376,7 +243,7 @@ impl QueueRunner {
     }
 
     /// Aborts what is still running and puts it back on the queue.
-    async fn hand_back_all(&self) -> usize {
+    pub(super) async fn hand_back_all(&self) -> usize {
         let left: Vec<(Delivery, Option<AbortHandle>)> = self
             .in_flight
             .lock()
@@ -393,7 +260,7 @@ impl QueueRunner {
         left.len()
     }
 
-    async fn close_acks(&self) {
+    pub(super) async fn close_acks(&self) {
         if let Ok(mut tx) = self.ack_tx.lock() {
             tx.take();
         }
@@ -438,90 +305,5 @@ async fn ack_loop(queue: Queue, name: String, mut rx: mpsc::UnboundedReceiver<St
             }
         }
         batch.clear();
-    }
-}
-
-/// Heartbeats, redelivery of dead workers' jobs, delayed-job promotion, the outbox relay and
-/// consumer cleanup.
-async fn maintenance_loop(
-    runners: Vec<QueueRunner>,
-    ctx: JobContext,
-    options: Options,
-    stop: watch::Receiver<bool>,
-) {
-    let tick = (options.redelivery_timeout / 6).max(Duration::from_millis(200));
-    let min_idle = options.redelivery_timeout * 2 / 3;
-    let mut last_heartbeat = Instant::now();
-    let mut last_forget = Instant::now();
-    let mut interval = tokio::time::interval(Duration::from_millis(100));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        // Promote due delayed jobs and retries.
-        for runner in &runners {
-            loop {
-                match ctx.queue.promote_due(&runner.name, 1000).await {
-                    Ok(1000) => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(queue = %runner.name, error = %e, "cannot promote due jobs");
-                        break;
-                    }
-                }
-            }
-        }
-        // Relay the outbox.
-        loop {
-            match outbox::relay(&ctx.db, &ctx.queue, 1000).await {
-                Ok(1000) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox relay failed; rows stay for the next try");
-                    break;
-                }
-            }
-        }
-        if last_heartbeat.elapsed() >= tick {
-            last_heartbeat = Instant::now();
-            for runner in &runners {
-                if let Err(e) = ctx
-                    .queue
-                    .touch(&runner.name, &options.worker_id, &runner.in_flight_ids())
-                    .await
-                {
-                    tracing::warn!(queue = %runner.name, error = %e, "heartbeat failed");
-                }
-                if *stop.borrow() {
-                    continue;
-                }
-                match ctx
-                    .queue
-                    .reclaim(&runner.name, &options.worker_id, min_idle, 100)
-                    .await
-                {
-                    Ok(claimed) => {
-                        for delivery in claimed {
-                            tracing::warn!(queue = %runner.name, entry = %delivery.entry_id, "running a job whose worker stopped");
-                            match Arc::clone(&runner.slots).acquire_owned().await {
-                                Ok(permit) => runner.spawn(delivery, permit),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(queue = %runner.name, error = %e, "redelivery scan failed")
-                    }
-                }
-            }
-        }
-        if last_forget.elapsed() >= Duration::from_secs(300) {
-            last_forget = Instant::now();
-            for runner in &runners {
-                let _ = ctx
-                    .queue
-                    .forget_idle_consumers(&runner.name, Duration::from_secs(3600))
-                    .await;
-            }
-        }
     }
 }
