@@ -52,6 +52,10 @@ start() {
   "$@" > >(sed -u "s/^/$(printf '\033[%sm' "$color")[$name]$(printf '\033[0m') /") 2>&1 &
   pids+=($!)
 }
+if [[ -z ${SMTP_URL:-} ]] && ! tcp_answers 127.0.0.1 1025; then
+  say "no SMTP_URL: emails go to a development sink, saved in .keel/mail/"
+  start mail 32 python3 -u scripts/dev-smtp-sink.py 127.0.0.1 1025 "$KEEL_STATE_DIR/mail"
+fi
 start api 36 "$bin/keel-api" serve
 start worker 35 "$bin/keel-worker" run
 start scheduler 33 "$bin/keel-scheduler" run

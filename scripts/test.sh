@@ -33,7 +33,7 @@ ensure_tools() {
 }
 
 lint_scripts() {
-  shellcheck -x scripts/*.sh .ci/run
+  shellcheck -x scripts/*.sh bench/*.sh .ci/run
 }
 
 # systemd units, with ExecStart pointed at this build's binaries; any warning fails.
