@@ -235,6 +235,30 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
+impl From<deadpool_redis::PoolError> for ApiError {
+    fn from(e: deadpool_redis::PoolError) -> Self {
+        tracing::warn!(error = %e, "no Redis connection");
+        Self::Unavailable {
+            dependency: "redis",
+        }
+    }
+}
+
+impl From<keel_shared::jobs::QueueError> for ApiError {
+    fn from(e: keel_shared::jobs::QueueError) -> Self {
+        use keel_shared::jobs::QueueError;
+        match e {
+            QueueError::Pool(_) | QueueError::Redis(_) => {
+                tracing::warn!(error = %e, "cannot enqueue");
+                Self::Unavailable {
+                    dependency: "redis",
+                }
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
 /// Plugs [`ApiError::from_json`] into actix's JSON extractor.
 pub fn json_error_handler(
     limit: usize,
@@ -256,6 +280,21 @@ mod tests {
             strip_position("missing field `email` at line 1 column 2"),
             "missing field `email`"
         );
+    }
+
+    #[test]
+    fn a_dependency_timeout_is_a_503_naming_it_with_retry_after() {
+        let err = ApiError::from(deadpool_redis::PoolError::Timeout(
+            deadpool_redis::TimeoutType::Wait,
+        ));
+        let res = err.error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"5"[..])
+        );
+        assert_eq!(err.problem().code, "service_unavailable");
+        assert!(err.problem().detail.contains("redis"));
     }
 
     #[test]

@@ -97,6 +97,21 @@ async fn sigterm_stops_the_api_gracefully_with_exit_code_0() {
 }
 
 #[tokio::test]
+async fn ctrl_c_stops_the_api_with_exit_code_0() {
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
+    let mut api = ChildProcess::spawn(BIN, &["serve"], &env);
+    api.wait_until_ok(&format!("http://{addr}/healthz"), Duration::from_secs(20))
+        .await;
+
+    api.interrupt();
+
+    assert_eq!(api.wait().code(), Some(0), "{}", api.stderr());
+}
+
+#[tokio::test]
 async fn every_log_line_of_a_request_carries_its_request_id() {
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();

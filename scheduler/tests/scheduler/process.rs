@@ -66,9 +66,9 @@ async fn three_replicas_fire_each_slot_exactly_once_even_when_one_is_killed() {
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    replicas[0].kill();
     tokio::time::sleep(Duration::from_millis(3000)).await;
+    replicas[0].kill();
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     for r in &replicas[1..] {
         r.terminate();
     }
@@ -89,7 +89,7 @@ async fn three_replicas_fire_each_slot_exactly_once_even_when_one_is_killed() {
         .filter(|e| e.name == "record_queue_depth")
         .map(|e| e.due_at_ms)
         .collect();
-    assert!(slots.len() >= 3, "fired {slots:?}");
+    assert!(slots.len() >= 5, "fired {slots:?}");
     let mut sorted = slots.clone();
     sorted.sort_unstable();
     sorted.dedup();

@@ -23,6 +23,7 @@ pub(super) async fn maintenance_loop(
     let min_idle = options.redelivery_timeout * 2 / 3;
     let mut last_heartbeat = Instant::now();
     let mut last_forget = Instant::now();
+    let mut last_depth = Instant::now() - Duration::from_secs(60);
     let mut interval = tokio::time::interval(Duration::from_millis(100));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -82,6 +83,14 @@ pub(super) async fn maintenance_loop(
                         tracing::warn!(queue = %runner.name, error = %e, "redelivery scan failed")
                     }
                 }
+            }
+        }
+        if last_depth.elapsed() >= Duration::from_secs(5) {
+            last_depth = Instant::now();
+            let names: Vec<String> = runners.iter().map(|r| r.name.clone()).collect();
+            match ctx.queue.stats(&names).await {
+                Ok(stats) => stats.iter().for_each(crate::metrics::record_depth),
+                Err(e) => tracing::debug!(error = %e, "cannot sample queue depth"),
             }
         }
         if last_forget.elapsed() >= Duration::from_secs(300) {
