@@ -4,26 +4,16 @@ use std::time::Duration;
 
 use keel_shared::testing::{
     ChildProcess, TcpProxy, TestDb, TestRedis, base_database_url, free_port, host_port, test_env,
-    with_address,
+    test_env_with, with_address,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-api");
-
-fn env_with(db: &TestDb, redis: &TestRedis, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = test_env(db, redis);
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    env
-}
 
 #[tokio::test]
 async fn a_malformed_variable_stops_the_api_with_one_line_naming_it() {
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
-    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", "not-an-address")]);
+    let env = test_env_with(&db, &redis, &[("KEEL_API_ADDR", "not-an-address")]);
 
     let (code, stderr) = ChildProcess::run(BIN, &["serve"], &env);
 
@@ -36,7 +26,7 @@ async fn a_malformed_variable_stops_the_api_with_one_line_naming_it() {
 async fn production_refuses_to_start_with_an_insecure_secret_key() {
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
-    let env = env_with(
+    let env = test_env_with(
         &db,
         &redis,
         &[("APP_ENV", "production"), ("KEEL_SECRET_KEY", "too-short")],
@@ -79,7 +69,7 @@ async fn sigterm_stops_the_api_gracefully_with_exit_code_0() {
     let redis = TestRedis::new();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
+    let env = test_env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
     let mut api = ChildProcess::spawn(BIN, &[], &env);
     api.wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
         .await;
@@ -101,7 +91,7 @@ async fn ctrl_c_stops_the_api_with_exit_code_0() {
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
     let addr = format!("127.0.0.1:{}", free_port());
-    let env = env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
+    let env = test_env_with(&db, &redis, &[("KEEL_API_ADDR", &addr)]);
     let mut api = ChildProcess::spawn(BIN, &["serve"], &env);
     api.wait_until_ok(&format!("http://{addr}/healthz"), Duration::from_secs(20))
         .await;
@@ -116,7 +106,7 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
     let addr = format!("127.0.0.1:{}", free_port());
-    let env = env_with(
+    let env = test_env_with(
         &db,
         &redis,
         &[
@@ -168,7 +158,7 @@ async fn a_request_in_flight_at_sigterm_completes_before_the_api_exits() {
     let redis = TestRedis::new();
     let addr = format!("127.0.0.1:{}", free_port());
     let db_url = with_address(&db.url, proxy.addr());
-    let env = env_with(
+    let env = test_env_with(
         &db,
         &redis,
         &[

@@ -6,8 +6,7 @@ use std::time::Duration;
 use keel_shared::jobs::Queue;
 use keel_shared::redis::Keys;
 use keel_shared::testing::{
-    ChildProcess, TcpProxy, TestDb, TestRedis, base_database_url, free_port, host_port,
-    test_config, test_env, with_address,
+    ChildProcess, TestDb, TestRedis, free_port, test_config, test_env_with,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-scheduler");
@@ -20,14 +19,9 @@ fn env_on(
     redis: &TestRedis,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
-    let mut env = test_env(db, redis);
-    env.push(("KEEL_SCHEDULER_HEALTH_ADDR".into(), addr.to_owned()));
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    env
+    let mut vars = vec![("KEEL_SCHEDULER_HEALTH_ADDR", addr)];
+    vars.extend_from_slice(extra);
+    test_env_with(db, redis, &vars)
 }
 
 #[tokio::test]
@@ -140,33 +134,6 @@ fn a_bad_schedule_override_stops_the_scheduler_naming_it() {
         stderr.contains("KEEL_SCHEDULE") && stderr.contains("purge_dead_jobs"),
         "{stderr}"
     );
-}
-
-#[tokio::test]
-async fn the_scheduler_readyz_names_postgres_while_it_is_down() {
-    let proxy = TcpProxy::start(host_port(&base_database_url(), 5432)).await;
-    let (db, redis) = (TestDb::migrated().await, TestRedis::new());
-    let addr = format!("127.0.0.1:{}", free_port());
-    let db_url = with_address(&db.url, proxy.addr());
-    let mut process = ChildProcess::spawn(
-        BIN,
-        &[],
-        &env_on(&addr, &db, &redis, &[("DATABASE_URL", &db_url)]),
-    );
-    process
-        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
-        .await;
-
-    proxy.cut();
-    let down = reqwest::get(format!("http://{addr}/readyz"))
-        .await
-        .expect("readyz");
-    assert_eq!(down.status(), 503);
-
-    proxy.restore();
-    process
-        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(5))
-        .await;
 }
 
 #[test]

@@ -118,15 +118,25 @@ pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     vars
 }
 
-/// A configuration for an in-process app built from [`test_env`] plus `overrides`.
-pub fn test_config(db: &TestDb, redis: &TestRedis, overrides: &[(&str, &str)]) -> Config {
+/// [`test_env`] plus `extra` variables (later ones win), for a spawned binary.
+pub fn test_env_with(
+    db: &TestDb,
+    redis: &TestRedis,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut vars = test_env(db, redis);
     vars.extend(
-        overrides
+        extra
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
-    Config::from_vars(vars).unwrap_or_else(|e| panic!("invalid test configuration: {e}"))
+    vars
+}
+
+/// A configuration for an in-process app built from [`test_env`] plus `overrides`.
+pub fn test_config(db: &TestDb, redis: &TestRedis, overrides: &[(&str, &str)]) -> Config {
+    Config::from_vars(test_env_with(db, redis, overrides))
+        .unwrap_or_else(|e| panic!("invalid test configuration: {e}"))
 }
 
 #[cfg(test)]

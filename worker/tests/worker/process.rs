@@ -8,7 +8,7 @@ use keel_shared::jobs::{Queue, QueueStats};
 use keel_shared::redis::Keys;
 use keel_shared::testing::{
     ChildProcess, SmtpSink, TcpProxy, TestDb, TestRedis, base_database_url, free_port, host_port,
-    test_config, test_env, with_address,
+    test_config, test_env_with, with_address,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-worker");
@@ -19,14 +19,9 @@ fn env_on(
     redis: &TestRedis,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
-    let mut env = test_env(db, redis);
-    env.push(("KEEL_WORKER_HEALTH_ADDR".into(), addr.to_owned()));
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    env
+    let mut vars = vec![("KEEL_WORKER_HEALTH_ADDR", addr)];
+    vars.extend_from_slice(extra);
+    test_env_with(db, redis, &vars)
 }
 
 fn queue_for(db: &TestDb, redis: &TestRedis) -> Queue {
