@@ -92,6 +92,8 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The HTTP api.
     pub api: ApiConfig,
+    /// Accounts and sessions.
+    pub auth: AuthConfig,
     /// Outgoing email.
     pub email: EmailConfig,
     /// The worker's queues and job handling.
@@ -154,6 +156,29 @@ pub struct ApiConfig {
     pub workers: usize,
     /// `KEEL_API_BODY_LIMIT_BYTES`: the largest request body accepted.
     pub body_limit: usize,
+}
+
+/// Accounts, tokens and abuse limits.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `KEEL_JWT_KEYS`: `kid=secret` pairs separated by `,`; the first signs, all verify.
+    /// Unset: one key, `k0`, with `KEEL_SECRET_KEY`.
+    pub jwt_keys: Vec<(String, SecretString)>,
+    /// `KEEL_ACCESS_TOKEN_TTL_SECS`: access-token lifetime.
+    pub access_ttl: Duration,
+    /// `KEEL_REFRESH_TOKEN_TTL_DAYS`: session (refresh-token) lifetime.
+    pub refresh_ttl: Duration,
+    /// `KEEL_LOGIN_MAX_FAILURES`: failed logins per account and IP within the window before
+    /// 429.
+    pub login_max_failures: u32,
+    /// `KEEL_RATE_LIMIT_WINDOW_SECS`: the window of every abuse limit.
+    pub rate_window: Duration,
+    /// `KEEL_RATE_LIMIT_PER_IP`: requests per IP within the window to each limited endpoint
+    /// (register, login, forgot, resend).
+    pub per_ip_limit: u32,
+    /// `KEEL_TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (only behind a
+    /// proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// Outgoing email settings.
@@ -361,6 +386,27 @@ impl Config {
             body_limit: v.size_or("KEEL_API_BODY_LIMIT_BYTES", 256 * 1024)?,
         };
 
+        let jwt_keys = match v.get("KEEL_JWT_KEYS") {
+            None => vec![("k0".to_owned(), secret_key.clone())],
+            Some(raw) => parse_jwt_keys(raw).map_err(|e| ConfigError::new("KEEL_JWT_KEYS", e))?,
+        };
+        let auth = AuthConfig {
+            jwt_keys,
+            access_ttl: Duration::from_secs(
+                v.parse_or::<u64>("KEEL_ACCESS_TOKEN_TTL_SECS", 900)?.max(1),
+            ),
+            refresh_ttl: Duration::from_secs(
+                v.parse_or::<u64>("KEEL_REFRESH_TOKEN_TTL_DAYS", 30)?.max(1) * 86_400,
+            ),
+            login_max_failures: v.parse_or::<u32>("KEEL_LOGIN_MAX_FAILURES", 5)?.max(1),
+            rate_window: Duration::from_secs(
+                v.parse_or::<u64>("KEEL_RATE_LIMIT_WINDOW_SECS", 900)?
+                    .max(1),
+            ),
+            per_ip_limit: v.parse_or::<u32>("KEEL_RATE_LIMIT_PER_IP", 50)?.max(1),
+            trust_forwarded_for: v.parse_or("KEEL_TRUST_FORWARDED_FOR", false)?,
+        };
+
         let smtp_url = v.get("SMTP_URL").unwrap_or(DEVELOPMENT_SMTP_URL);
         lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(smtp_url).map_err(|e| {
             ConfigError::new(
@@ -418,6 +464,7 @@ impl Config {
 
         let config = Self {
             env,
+            auth,
             email,
             worker,
             scheduler,
@@ -457,6 +504,15 @@ impl Config {
                 "KEEL_SECRET_KEY",
                 format!("is {} bytes long; production needs at least 32", key.len()),
             ));
+        }
+        for (kid, secret) in &self.auth.jwt_keys {
+            let secret = secret.expose_secret();
+            if secret.len() < 32 || secret == DEVELOPMENT_SECRET_KEY {
+                return Err(ConfigError::new(
+                    "KEEL_JWT_KEYS",
+                    format!("key {kid} must be at least 32 random bytes in production"),
+                ));
+            }
         }
         if self.email.smtp_url.expose_secret() == DEVELOPMENT_SMTP_URL {
             return Err(ConfigError::new(
@@ -502,6 +558,37 @@ fn parse_queues(raw: &str) -> Result<Vec<(String, usize)>, String> {
         return Err("lists no queue".into());
     }
     Ok(queues)
+}
+
+/// `k2=secret2,k1=secret1` → `[("k2", secret2), ("k1", secret1)]`.
+fn parse_jwt_keys(raw: &str) -> Result<Vec<(String, SecretString)>, String> {
+    let mut keys: Vec<(String, SecretString)> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kid, secret) = part
+            .split_once('=')
+            .ok_or_else(|| "expected kid=secret pairs separated by commas".to_owned())?;
+        let kid = kid.trim();
+        if kid.is_empty()
+            || !kid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "key id {kid:?} may hold only letters, digits, '-', '_' and '.'"
+            ));
+        }
+        if secret.trim().is_empty() {
+            return Err(format!("key {kid} has an empty secret"));
+        }
+        if keys.iter().any(|(k, _)| k == kid) {
+            return Err(format!("key id {kid} is listed twice"));
+        }
+        keys.push((kid.to_owned(), SecretString::from(secret.trim().to_owned())));
+    }
+    if keys.is_empty() {
+        return Err("lists no key".into());
+    }
+    Ok(keys)
 }
 
 /// `a=0 0 * * * *;b=off` → `[("a", "0 0 * * * *"), ("b", "off")]`.
@@ -728,16 +815,52 @@ mod tests {
     }
 
     #[test]
+    fn jwt_keys_default_to_the_secret_key_and_parse_in_order() {
+        let c = config(&[]).expect("valid");
+        assert_eq!(c.auth.jwt_keys.len(), 1);
+        assert_eq!(c.auth.jwt_keys[0].0, "k0");
+        let c = config(&[("KEEL_JWT_KEYS", "k2=second-secret,k1=first-secret")]).expect("valid");
+        let kids: Vec<&str> = c.auth.jwt_keys.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kids, ["k2", "k1"]);
+    }
+
+    #[test]
+    fn malformed_jwt_keys_are_refused() {
+        for bad in ["nokey", "k1=", "k 1=x", "k1=a,k1=b", ","] {
+            let err = config(&[("KEEL_JWT_KEYS", bad)]).expect_err(bad);
+            assert_eq!(err.var, "KEEL_JWT_KEYS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_short_jwt_key() {
+        let err = config(&[
+            ("APP_ENV", "production"),
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("KEEL_JWT_KEYS", "k1=short"),
+        ])
+        .expect_err("must fail");
+        assert_eq!(err.var, "KEEL_JWT_KEYS");
+    }
+
+    #[test]
     fn debug_output_hides_every_secret() {
         let c = config(&[
             ("KEEL_SECRET_KEY", STRONG_KEY),
             ("DATABASE_URL", "postgres://app:hunter2@db/keel"),
             ("REDIS_URL", "redis://:redispass@cache:6379"),
             ("SMTP_URL", "smtp://mailer:smtppass@smtp.example.com:587"),
+            ("KEEL_JWT_KEYS", "k9=jwtsecretvalue"),
         ])
         .expect("valid");
         let shown = format!("{c:?}");
-        for secret in [STRONG_KEY, "hunter2", "redispass", "smtppass"] {
+        for secret in [
+            STRONG_KEY,
+            "hunter2",
+            "redispass",
+            "smtppass",
+            "jwtsecretvalue",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked into Debug output");
         }
     }

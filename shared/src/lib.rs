@@ -4,8 +4,10 @@
 //! configuration, telemetry, Postgres and Redis access (SQL lives only in [`db`]), migrations,
 //! readiness checks and shutdown signals.
 
+pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod email;
 pub mod health;
 pub mod jobs;

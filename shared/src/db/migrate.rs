@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../../migrations/0002_jobs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "accounts",
+        sql: include_str!("../../migrations/0003_accounts.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).

@@ -1,0 +1,190 @@
+//! Access tokens: JWT signed with HS256 (pinned: no other algorithm is accepted). The header's
+//! `kid` names the key; the first configured key signs, every configured key verifies, so a key
+//! is rotated by adding a new one first and removing the old one after the access-token
+//! lifetime.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The user.
+    pub sub: Uuid,
+    /// The session (refresh-token family) it belongs to.
+    pub sid: Uuid,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+}
+
+/// Why a token was refused (all answered as 401; the variant is for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a JWT, or no/unknown `kid`, or another algorithm.
+    #[error("malformed token")]
+    Malformed,
+    /// Signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// Past `exp`.
+    #[error("expired")]
+    Expired,
+}
+
+/// The signing and verification keys.
+#[derive(Clone)]
+pub struct JwtKeys {
+    keys: Vec<(String, EncodingKey, DecodingKey)>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|(k, _, _)| k.as_str()).collect();
+        f.debug_struct("JwtKeys")
+            .field("kids", &kids)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl JwtKeys {
+    /// Keys as `(kid, secret)`, the first one signing; tokens live `ttl`.
+    pub fn new(keys: &[(String, SecretString)], ttl: Duration) -> Self {
+        Self {
+            keys: keys
+                .iter()
+                .map(|(kid, secret)| {
+                    let bytes = secret.expose_secret().as_bytes();
+                    (
+                        kid.clone(),
+                        EncodingKey::from_secret(bytes),
+                        DecodingKey::from_secret(bytes),
+                    )
+                })
+                .collect(),
+            ttl,
+        }
+    }
+
+    /// Access-token lifetime.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed token for `user` in `session`.
+    pub fn issue(&self, user: Uuid, session: Uuid) -> Result<String, jsonwebtoken::errors::Error> {
+        let (kid, key, _) = self
+            .keys
+            .first()
+            .ok_or_else(|| jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user,
+            sid: session,
+            iat: now,
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(900),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, &claims, key)
+    }
+
+    /// Verifies `token`: pinned algorithm, known `kid`, signature, expiry (no leeway).
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(TokenError::Malformed);
+        }
+        let kid = header.kid.ok_or(TokenError::Malformed)?;
+        let (_, _, key) = self
+            .keys
+            .iter()
+            .find(|(k, _, _)| *k == kid)
+            .ok_or(TokenError::Malformed)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => TokenError::Malformed,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(pairs: &[(&str, &str)]) -> JwtKeys {
+        let pairs: Vec<(String, SecretString)> = pairs
+            .iter()
+            .map(|(k, s)| ((*k).to_owned(), SecretString::from((*s).to_owned())))
+            .collect();
+        JwtKeys::new(&pairs, Duration::from_secs(900))
+    }
+
+    const A: &str = "a-secret-of-at-least-thirty-two-bytes!!";
+    const B: &str = "another-secret-of-thirty-two-bytes-or-more";
+
+    #[test]
+    fn an_issued_token_verifies_with_its_claims() {
+        let k = keys(&[("k1", A)]);
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let claims = k
+            .verify(&k.issue(user, session).expect("issue"))
+            .expect("verify");
+        assert_eq!((claims.sub, claims.sid), (user, session));
+        assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn an_old_key_keeps_verifying_after_rotation_until_removed() {
+        let old = keys(&[("k1", A)]);
+        let token = old.issue(Uuid::new_v4(), Uuid::new_v4()).expect("issue");
+        let rotated = keys(&[("k2", B), ("k1", A)]);
+        assert!(rotated.verify(&token).is_ok());
+        let removed = keys(&[("k2", B)]);
+        assert_eq!(removed.verify(&token), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_under_the_same_kid_is_refused() {
+        let forged = keys(&[("k1", B)])
+            .issue(Uuid::new_v4(), Uuid::new_v4())
+            .expect("issue");
+        assert_eq!(
+            keys(&[("k1", A)]).verify(&forged),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let k = JwtKeys::new(
+            &[("k1".into(), SecretString::from(A))],
+            Duration::from_secs(0),
+        );
+        let token = k.issue(Uuid::new_v4(), Uuid::new_v4()).expect("issue");
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(k.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn garbage_and_unsigned_tokens_are_refused() {
+        let k = keys(&[("k1", A)]);
+        assert_eq!(k.verify("not.a.jwt"), Err(TokenError::Malformed));
+        // alg "none" with a kid.
+        let none = "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAifQ.";
+        assert_eq!(k.verify(none), Err(TokenError::Malformed));
+    }
+}

@@ -1,0 +1,10 @@
+//! Domain types: untrusted input is parsed into these once, at the edge, and carries its
+//! validity from then on. No I/O here.
+
+mod email;
+mod name;
+mod password;
+
+pub use email::EmailAddress;
+pub use name::DisplayName;
+pub use password::{NewPassword, PasswordRejection};
