@@ -83,7 +83,7 @@ impl JwtKeys {
         let (kid, key, _) = self
             .keys
             .first()
-            .ok_or_else(|| jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+            .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user,
