@@ -71,11 +71,11 @@ mod tests {
     #[test]
     fn short_and_long_passwords_name_the_rule() {
         assert_eq!(
-            NewPassword::parse("abc", &[]).unwrap_err(),
+            NewPassword::parse("abc", &[]).expect_err("too short"),
             PasswordRejection::TooShort
         );
         assert_eq!(
-            NewPassword::parse(&"a".repeat(129), &[]).unwrap_err(),
+            NewPassword::parse(&"a".repeat(129), &[]).expect_err("too long"),
             PasswordRejection::TooLong
         );
     }
