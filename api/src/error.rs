@@ -82,6 +82,34 @@ pub enum ApiError {
     /// The body could not be read (client went away, bad encoding, ...).
     #[error("cannot read the request body: {0}")]
     BadPayload(String),
+    /// No valid access token (missing, malformed, expired, wrongly signed, revoked session).
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Login with an unknown email or a wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A request field breaks a rule.
+    #[error("invalid {field}: {message}")]
+    InvalidField {
+        /// The field (as named in the request).
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The request conflicts with the current state.
+    #[error("{detail}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        detail: &'static str,
+    },
+    /// An abuse limit was hit.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds until the limit resets.
+        retry_after_secs: u64,
+    },
     /// A dependency (PostgreSQL, Redis) is down or too slow.
     #[error("{dependency} is unavailable")]
     Unavailable {
@@ -105,6 +133,11 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BadPayload(_) => "bad_payload",
             Self::Unavailable { .. } => "service_unavailable",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::Conflict { code, .. } => code,
+            Self::TooManyRequests { .. } => "rate_limited",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -128,6 +161,13 @@ impl ApiError {
                 format!("A backing service ({dependency}) is unavailable; retry shortly.")
             }
             Self::Internal(_) => "An unexpected error occurred; it has been logged.".to_owned(),
+            Self::Unauthorized(why) => format!("A valid bearer access token is required ({why})."),
+            Self::InvalidCredentials => "The email or the password is wrong.".to_owned(),
+            Self::InvalidField { field, message } => format!("`{field}` {message}."),
+            Self::Conflict { detail, .. } => (*detail).to_owned(),
+            Self::TooManyRequests { retry_after_secs } => {
+                format!("Too many attempts; retry in {retry_after_secs} s.")
+            }
         }
     }
 
@@ -141,6 +181,10 @@ impl ApiError {
             } => vec![FieldError {
                 field: field.clone(),
                 message: detail.clone(),
+            }],
+            Self::InvalidField { field, message } => vec![FieldError {
+                field: (*field).to_owned(),
+                message: message.clone(),
             }],
             _ => Vec::new(),
         };
@@ -200,6 +244,10 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -219,6 +267,12 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable { .. } => {
                 res.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::Unauthorized(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }
@@ -254,6 +308,45 @@ impl From<keel_shared::jobs::QueueError> for ApiError {
                     dependency: "redis",
                 }
             }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<keel_shared::redis::RedisError> for ApiError {
+    fn from(e: keel_shared::redis::RedisError) -> Self {
+        tracing::warn!(error = %e, "Redis failed");
+        Self::Unavailable {
+            dependency: "redis",
+        }
+    }
+}
+
+impl ApiError {
+    /// Maps an account operation's failure; `password_field` names the request field that
+    /// carries the password the operation checked or set.
+    pub fn account(e: keel_shared::accounts::AccountError, password_field: &'static str) -> Self {
+        use keel_shared::accounts::AccountError as E;
+        match e {
+            E::InvalidCredentials => Self::InvalidCredentials,
+            E::InvalidToken => Self::InvalidField {
+                field: "token",
+                message: "is invalid, used or expired".to_owned(),
+            },
+            E::TokenReused => Self::Unauthorized("refresh token already used; session revoked"),
+            E::WrongPassword => Self::InvalidField {
+                field: password_field,
+                message: "is wrong".to_owned(),
+            },
+            E::EmailTaken => Self::Conflict {
+                code: "email_taken",
+                detail: "The email address belongs to another account.",
+            },
+            E::WeakPassword(rule) => Self::InvalidField {
+                field: password_field,
+                message: rule.to_string(),
+            },
+            E::Pool(p) => p.into(),
             other => Self::Internal(other.into()),
         }
     }

@@ -2,6 +2,7 @@
 //! real [`startup::Application`] on port 0.
 
 pub mod error;
+pub mod extract;
 pub mod fallback;
 pub mod openapi;
 pub mod request_id;

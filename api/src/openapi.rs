@@ -15,12 +15,37 @@ use crate::error::{FieldError, Problem};
                        document (schema `Problem`) with a stable `code`.",
     ),
     components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Registration, email verification, sign-in, tokens, passwords, sessions."),
+        (name = "users", description = "The signed-in user's own account."),
         (name = "health", description = "Liveness and readiness probes."),
         (name = "meta", description = "The API describing itself."),
     )
 )]
 struct ApiDoc;
+
+/// Adds the `bearer` security scheme (JWT access tokens).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /api/v1/auth/login` or `/refresh`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Builds the whole document.
 pub fn document() -> utoipa::openapi::OpenApi {

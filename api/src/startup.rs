@@ -44,10 +44,20 @@ impl Application {
             redis.clone(),
             keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
         );
+        let limiter = keel_shared::ratelimit::Limiter::new(
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
+        let jwt = Arc::new(keel_shared::auth::jwt::JwtKeys::new(
+            &config.auth.jwt_keys,
+            config.auth.access_ttl,
+        ));
         let state = AppState {
             db,
             redis,
             queue,
+            jwt,
+            limiter,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             openapi_json: Arc::new(crate::openapi::document_json()),
             config: Arc::new(config),

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use keel_shared::Config;
+use keel_shared::auth::jwt::JwtKeys;
 use keel_shared::db::PgPool;
 use keel_shared::jobs::Queue;
+use keel_shared::ratelimit::Limiter;
 use keel_shared::redis::RedisPool;
 
 use crate::fallback::RouteTable;
@@ -19,6 +21,10 @@ pub struct AppState {
     /// The job queue: handlers enqueue work here (or through the outbox, in their
     /// transaction) instead of doing it in the request.
     pub queue: Queue,
+    /// Access-token keys.
+    pub jwt: Arc<JwtKeys>,
+    /// Abuse limits.
+    pub limiter: Limiter,
     /// The process configuration.
     pub config: Arc<Config>,
     /// The OpenAPI document, serialised once at startup.

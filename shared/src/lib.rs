@@ -4,6 +4,7 @@
 //! configuration, telemetry, Postgres and Redis access (SQL lives only in [`db`]), migrations,
 //! readiness checks and shutdown signals.
 
+pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod jobs;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod ratelimit;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,8 +1,10 @@
 //! Every handler, one per file, registered in [`configure`] (which also feeds the OpenAPI
 //! document: a handler not registered here is neither served nor documented).
 
+pub mod auth;
 pub mod health;
 pub mod meta;
+pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -10,5 +12,19 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz::healthz)
         .service(health::readyz::readyz)
-        .service(meta::schema::schema);
+        .service(meta::schema::schema)
+        .service(auth::register::register)
+        .service(auth::verify_email::verify_email)
+        .service(auth::resend_verification::resend_verification)
+        .service(auth::login::login)
+        .service(auth::refresh::refresh)
+        .service(auth::logout::logout)
+        .service(auth::password_forgot::password_forgot)
+        .service(auth::password_reset::password_reset)
+        .service(auth::password_change::password_change)
+        .service(auth::sessions_list::sessions_list)
+        .service(auth::session_delete::session_delete)
+        .service(users::me_get::me_get)
+        .service(users::me_patch::me_patch)
+        .service(users::me_delete::me_delete);
 }

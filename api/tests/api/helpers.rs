@@ -12,10 +12,6 @@ use keel_shared::testing::{
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    #[expect(
-        dead_code,
-        reason = "held so the database and namespace live as long as the app"
-    )]
     pub db: TestDb,
     #[expect(
         dead_code,
@@ -38,6 +34,100 @@ impl TestApp {
             .expect("request sent")
     }
 }
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Every `send_email` job waiting in the outbox as (to, template, data).
+    pub async fn outbox_emails(&self) -> Vec<(String, String, serde_json::Value)> {
+        let client = self.db.client().await;
+        client
+            .query("SELECT envelope FROM job_outbox ORDER BY id", &[])
+            .await
+            .expect("outbox")
+            .iter()
+            .map(|r| r.get::<_, serde_json::Value>(0))
+            .filter(|e| e["name"] == "send_email")
+            .map(|e| {
+                let p = &e["payload"];
+                (
+                    p["to"].as_str().unwrap_or_default().to_owned(),
+                    p["template"].as_str().unwrap_or_default().to_owned(),
+                    p["data"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// The token in the latest emailed link of `template` to `to`.
+    pub async fn emailed_token(&self, to: &str, template: &str) -> String {
+        let emails = self.outbox_emails().await;
+        let (_, _, data) = emails
+            .iter()
+            .rev()
+            .find(|(t, tpl, _)| t == to && tpl == template)
+            .unwrap_or_else(|| panic!("no {template} email to {to} in {emails:?}"));
+        let link = data["link"].as_str().expect("link");
+        link.split("token=")
+            .nth(1)
+            .expect("token in link")
+            .to_owned()
+    }
+
+    /// Registers, verifies and signs in `email`; returns (access, refresh).
+    pub async fn signed_in_user(&self, email: &str) -> (String, String) {
+        let res = self
+            .post_json(
+                "/api/v1/auth/register",
+                serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada Lovelace"}),
+            )
+            .await;
+        assert_eq!(res.status(), 202, "register");
+        let token = self.emailed_token(email, "verify_email").await;
+        let res = self
+            .post_json(
+                "/api/v1/auth/verify-email",
+                serde_json::json!({"token": token}),
+            )
+            .await;
+        assert_eq!(res.status(), 204, "verify");
+        self.login(email, PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (String, String) {
+        let res = self
+            .post_json(
+                "/api/v1/auth/login",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login");
+        let body: serde_json::Value = res.json().await.expect("json");
+        (
+            body["access_token"].as_str().expect("access").to_owned(),
+            body["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+}
+
+/// A password that passes the rules.
+pub const PASSWORD: &str = "violet-anchor-mosaic-71";
 
 impl Drop for TestApp {
     fn drop(&mut self) {

@@ -1,6 +1,8 @@
 //! The api's integration tests: the real `Application` on port 0 against real PostgreSQL and
 //! Redis, one database and one Redis namespace per test. One binary, one file per area.
 
+mod accounts;
+mod auth_tokens;
 mod errors;
 mod health;
 mod helpers;

@@ -3,6 +3,9 @@
 pub mod emails;
 pub mod migrate;
 pub mod outbox;
+pub mod sessions;
+pub mod user_tokens;
+pub mod users;
 
 use std::time::Duration;
 
@@ -71,6 +74,14 @@ pub enum DbError {
     /// A statement failed.
     #[error("database query failed: {0}")]
     Query(#[from] tokio_postgres::Error),
+}
+
+/// Whether `e` is a unique violation of the constraint (or unique index) `name`.
+pub fn is_unique_violation(e: &tokio_postgres::Error, name: &str) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+            && db.constraint() == Some(name)
+    })
 }
 
 /// Checks that a connection can be had and answers a trivial query.

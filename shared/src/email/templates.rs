@@ -64,6 +64,18 @@ const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>Reset your password (the link is valid for one hour):</p><p><a href=\"{{link}}\">Reset my password</a></p><p>If you did not ask for this, ignore this email; your password is unchanged.</p>",
     },
     Template {
+        name: "password_changed",
+        subject: "Your {{product_name}} password was changed",
+        text: "Hello {{name}},\n\nThe password of your {{product_name}} account was just changed, and every other session was signed out.\n\nIf this was not you, reset your password now: {{frontend_url}}/forgot-password\n",
+        html: "<p>Hello {{name}},</p><p>The password of your {{product_name}} account was just changed, and every other session was signed out.</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
+    },
+    Template {
+        name: "account_exists",
+        subject: "Sign-up attempt on {{product_name}}",
+        text: "Hello,\n\nSomeone tried to create a {{product_name}} account with this address, which already has one. If it was you, sign in or reset your password: {{frontend_url}}/forgot-password\n\nIf not, you can ignore this email.\n",
+        html: "<p>Hello,</p><p>Someone tried to create a {{product_name}} account with this address, which already has one. If it was you, sign in or <a href=\"{{frontend_url}}/forgot-password\">reset your password</a>.</p><p>If not, you can ignore this email.</p>",
+    },
+    Template {
         name: "notice",
         subject: "{{subject}}",
         text: "{{message}}\n",

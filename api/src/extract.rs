@@ -1,0 +1,91 @@
+//! Extractors: the signed-in user, and who is calling.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use keel_shared::db::users::{self, User};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A request with a valid bearer access token of an active session. One PostgreSQL read:
+/// the user joined with the session (a revoked session's tokens stop working at once).
+pub struct AuthUser {
+    /// The user.
+    pub user: User,
+    /// The session the token belongs to.
+    pub session: Uuid,
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no AppState")))?;
+            let token = token.ok_or(ApiError::Unauthorized("missing Authorization header"))?;
+            let token = token.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized(
+                "the Authorization scheme must be Bearer",
+            ))?;
+            let claims = state.jwt.verify(token.trim()).map_err(|e| {
+                use keel_shared::auth::jwt::TokenError;
+                ApiError::Unauthorized(match e {
+                    TokenError::Expired => "token expired",
+                    TokenError::BadSignature => "bad signature",
+                    TokenError::Malformed => "malformed token",
+                })
+            })?;
+            let client = state.db.get().await?;
+            let user = users::by_active_session(&client, claims.sub, claims.sid)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .ok_or(ApiError::Unauthorized("session revoked or expired"))?;
+            Ok(Self {
+                user,
+                session: claims.sid,
+            })
+        })
+    }
+}
+
+/// The caller's IP (the peer, or `X-Forwarded-For` when `KEEL_TRUST_FORWARDED_FOR`) and user
+/// agent.
+pub struct ClientInfo {
+    /// IP address.
+    pub ip: String,
+    /// `User-Agent`, if sent.
+    pub user_agent: Option<String>,
+}
+
+impl FromRequest for ClientInfo {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trust = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.auth.trust_forwarded_for);
+        let info = req.connection_info();
+        let ip = if trust {
+            info.realip_remote_addr().unwrap_or("unknown")
+        } else {
+            info.peer_addr().unwrap_or("unknown")
+        }
+        .to_owned();
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        std::future::ready(Ok(Self { ip, user_agent }))
+    }
+}

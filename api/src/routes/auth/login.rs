@@ -1,0 +1,84 @@
+//! `POST /api/v1/auth/login`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::{self, AccountError};
+use keel_shared::ratelimit::Decision;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{TokenResponse, limit_ip, parse_email};
+use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Email address.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Sign in.
+///
+/// Returns a short-lived access token and a refresh token. After
+/// `KEEL_LOGIN_MAX_FAILURES` failures for one account from one IP within the window, answers
+/// 429 until the window ends.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = TokenResponse),
+        (status = 401, description = "Unknown email or wrong password (never says which).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures or requests; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limit_ip(&state, "login", &client.ip).await?;
+    let email = parse_email(&body.email)?;
+    let failures = format!("login-failures:{email}:{}", client.ip);
+    let auth = &state.config.auth;
+    if let Decision::Limited { retry_after } = state
+        .limiter
+        .check(&failures, auth.login_max_failures)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: retry_after.as_secs().max(1),
+        });
+    }
+    match accounts::login(
+        &state.db,
+        &state.config,
+        &state.jwt,
+        &email,
+        &body.password,
+        client.user_agent.as_deref(),
+        Some(&client.ip),
+    )
+    .await
+    {
+        Ok(pair) => {
+            state.limiter.reset(&failures).await?;
+            Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
+        }
+        Err(AccountError::InvalidCredentials) => {
+            state
+                .limiter
+                .hit(&failures, u32::MAX, auth.rate_window)
+                .await?;
+            Err(ApiError::InvalidCredentials)
+        }
+        Err(e) => Err(ApiError::account(e, "password")),
+    }
+}

@@ -1,0 +1,103 @@
+//! `/api/v1/auth/*`: registration, email verification, login, tokens, passwords, sessions.
+
+pub mod login;
+pub mod logout;
+pub mod password_change;
+pub mod password_forgot;
+pub mod password_reset;
+pub mod refresh;
+pub mod register;
+pub mod resend_verification;
+pub mod session_delete;
+pub mod sessions_list;
+pub mod verify_email;
+
+use keel_shared::accounts::TokenPair;
+use keel_shared::domain::EmailAddress;
+use keel_shared::ratelimit::Decision;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Login and refresh answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; exchange it at `/auth/refresh` (once: it rotates).
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(p: TokenPair) -> Self {
+        Self {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            token_type: "Bearer",
+            expires_in: p.expires_in,
+        }
+    }
+}
+
+/// A body holding a refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenRequest {
+    /// The refresh token from login or the last refresh.
+    pub refresh_token: String,
+}
+
+/// A body holding only an email address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    /// The account's email address.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+/// The answer of endpoints that must not reveal whether an account exists.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// Always `accepted`.
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+}
+
+/// The one [`Accepted`] answer.
+pub const ACCEPTED: Accepted = Accepted { status: "accepted" };
+
+/// Parses an email field, naming it in the error.
+pub fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
+    EmailAddress::parse(raw).map_err(|message| ApiError::InvalidField {
+        field: "email",
+        message,
+    })
+}
+
+/// Counts a request from `ip` to the endpoint `name` against the per-IP limit.
+pub async fn limit_ip(state: &AppState, name: &str, ip: &str) -> Result<(), ApiError> {
+    let auth = &state.config.auth;
+    match state
+        .limiter
+        .hit(
+            &format!("{name}:ip:{ip}"),
+            auth.per_ip_limit,
+            auth.rate_window,
+        )
+        .await?
+    {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => Err(ApiError::TooManyRequests {
+            retry_after_secs: retry_after.as_secs().max(1),
+        }),
+    }
+}

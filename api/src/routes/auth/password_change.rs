@@ -1,0 +1,55 @@
+//! `POST /api/v1/auth/password/change`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// The current and the new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    /// The current password.
+    pub current: String,
+    /// The new password (same rules as at registration).
+    pub new: String,
+}
+
+/// Change the password.
+///
+/// Signs out every other session of the account and emails a notice.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_password_change",
+    request_body = PasswordChangeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/password/change")]
+pub async fn password_change(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<PasswordChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::change_password(
+        &state.db,
+        &auth.user,
+        auth.session,
+        &body.current,
+        &body.new,
+    )
+    .await
+    .map_err(|e| match e {
+        accounts::AccountError::WrongPassword => ApiError::account(e, "current"),
+        other => ApiError::account(other, "new"),
+    })?;
+    Ok(HttpResponse::NoContent().finish())
+}

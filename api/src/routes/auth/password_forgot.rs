@@ -1,0 +1,37 @@
+//! `POST /api/v1/auth/password/forgot`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+
+use super::{ACCEPTED, Accepted, EmailRequest, limit_ip, parse_email};
+use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// Ask for a password reset link.
+///
+/// Emails a single-use link valid for one hour if the address has an account. The answer is
+/// the same either way.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_password_forgot",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted.", body = Accepted),
+        (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/password/forgot")]
+pub async fn password_forgot(
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limit_ip(&state, "forgot", &client.ip).await?;
+    let email = parse_email(&body.email)?;
+    accounts::forgot_password(&state.db, &state.config, &email)
+        .await
+        .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::Accepted().json(ACCEPTED))
+}

@@ -1,0 +1,42 @@
+//! `POST /api/v1/auth/password/reset`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A reset token and the new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The `token` query parameter of the emailed link.
+    pub token: String,
+    /// The new password (same rules as at registration).
+    pub new_password: String,
+}
+
+/// Reset the password.
+///
+/// Sets the new password and signs out every session of the account.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_password_reset",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 204, description = "Password changed; every session signed out."),
+        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/password/reset")]
+pub async fn password_reset(
+    state: web::Data<AppState>,
+    body: web::Json<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::reset_password(&state.db, &body.token, &body.new_password)
+        .await
+        .map_err(|e| ApiError::account(e, "new_password"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,33 @@
+//! `POST /api/v1/auth/refresh`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::{self, AccountError};
+
+use super::{RefreshTokenRequest, TokenResponse};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Exchange a refresh token for a new pair.
+///
+/// The refresh token rotates: the one presented stops working. Presenting an already-used
+/// refresh token revokes its whole session (it was stolen, or the client is broken).
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_refresh",
+    request_body = RefreshTokenRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token.", body = TokenResponse),
+        (status = 401, description = "Unknown, used, expired or revoked refresh token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    match accounts::refresh(&state.db, &state.jwt, &body.refresh_token).await {
+        Ok(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(pair))),
+        Err(AccountError::InvalidToken) => Err(ApiError::Unauthorized("invalid refresh token")),
+        Err(e) => Err(ApiError::account(e, "refresh_token")),
+    }
+}

@@ -1,0 +1,37 @@
+//! `POST /api/v1/auth/resend-verification`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+
+use super::{ACCEPTED, Accepted, EmailRequest, limit_ip, parse_email};
+use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// Send the verification email again.
+///
+/// Sends a new link (the old ones stop working) if the address has an unverified account. The
+/// answer is the same either way.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_resend_verification",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted.", body = Accepted),
+        (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/resend-verification")]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limit_ip(&state, "resend", &client.ip).await?;
+    let email = parse_email(&body.email)?;
+    accounts::resend_verification(&state.db, &state.config, &email)
+        .await
+        .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::Accepted().json(ACCEPTED))
+}

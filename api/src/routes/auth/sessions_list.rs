@@ -1,0 +1,62 @@
+//! `GET /api/v1/auth/sessions`.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use keel_shared::db::sessions;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// One signed-in session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Id (to revoke it).
+    pub id: Uuid,
+    /// When it signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it last refreshed its tokens.
+    pub last_used_at: DateTime<Utc>,
+    /// `User-Agent` at sign-in.
+    pub user_agent: Option<String>,
+    /// IP at sign-in.
+    pub ip: Option<String>,
+    /// Whether it is the session making this request.
+    pub current: bool,
+}
+
+/// List my sessions.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "get_auth_sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Active sessions, most recently used first.", body = Vec<SessionResponse>),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/auth/sessions")]
+pub async fn sessions_list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let client = state.db.get().await?;
+    let list = sessions::list_active(&client, auth.user.id)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let body: Vec<SessionResponse> = list
+        .into_iter()
+        .map(|s| SessionResponse {
+            current: s.id == auth.session,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            user_agent: s.user_agent,
+            ip: s.ip,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,42 @@
+//! `POST /api/v1/auth/verify-email`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The token from the verification link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    /// The `token` query parameter of the emailed link.
+    pub token: String,
+}
+
+/// Verify an email address.
+///
+/// Marks the address the link was sent to as verified; for an email change, the account
+/// switches to the new address now. A token works once, for 24 hours.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_verify_email",
+    request_body = VerifyEmailRequest,
+    responses(
+        (status = 204, description = "Verified."),
+        (status = 409, description = "The new address was taken by another account meanwhile.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The token is invalid, used or expired.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/verify-email")]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: web::Json<VerifyEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::verify_email(&state.db, &body.token)
+        .await
+        .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

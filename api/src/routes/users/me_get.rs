@@ -1,0 +1,24 @@
+//! `GET /api/v1/users/me`.
+
+use actix_web::{HttpResponse, get};
+
+use super::UserResponse;
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+
+/// Me.
+///
+/// The signed-in user (one PostgreSQL read, which also checks the session is still active).
+#[utoipa::path(
+    tag = "users",
+    operation_id = "get_users_me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user.", body = UserResponse),
+        (status = 401, description = "Missing, malformed, expired or wrongly signed token, or a revoked session.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/users/me")]
+pub async fn me_get(auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserResponse::from(&auth.user)))
+}

@@ -1,0 +1,155 @@
+//! `users`.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Id.
+    pub id: Uuid,
+    /// Normalised email.
+    pub email: String,
+    /// When the email was verified.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Display name.
+    pub name: String,
+    /// Argon2id PHC string; `None` for OAuth-only accounts.
+    pub password_hash: Option<String>,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, email_verified_at, name, password_hash, is_admin, created_at";
+
+impl From<&Row> for User {
+    fn from(r: &Row) -> Self {
+        Self {
+            id: r.get("id"),
+            email: r.get("email"),
+            email_verified_at: r.get("email_verified_at"),
+            name: r.get("name"),
+            password_hash: r.get("password_hash"),
+            is_admin: r.get("is_admin"),
+            created_at: r.get("created_at"),
+        }
+    }
+}
+
+/// The unique index on `users.email`, for mapping violations.
+pub const EMAIL_KEY: &str = "users_email_key";
+
+/// Inserts a user. A taken email fails with a unique violation on [`EMAIL_KEY`].
+pub async fn insert(
+    c: &impl GenericClient,
+    id: Uuid,
+    email: &str,
+    name: &str,
+    password_hash: Option<&str>,
+) -> Result<User, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        ))
+        .await?;
+    Ok(User::from(
+        &c.query_one(&stmt, &[&id, &email, &name, &password_hash])
+            .await?,
+    ))
+}
+
+/// The user with `email`.
+pub async fn by_email(
+    c: &impl GenericClient,
+    email: &str,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .await?;
+    Ok(c.query_opt(&stmt, &[&email])
+        .await?
+        .as_ref()
+        .map(User::from))
+}
+
+/// The user with `id`.
+pub async fn by_id(
+    c: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .await?;
+    Ok(c.query_opt(&stmt, &[&id]).await?.as_ref().map(User::from))
+}
+
+/// The user of an active (not revoked, not expired) session: one query per authenticated
+/// request.
+pub async fn by_active_session(
+    c: &impl GenericClient,
+    user: Uuid,
+    session: Uuid,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at
+             FROM users u JOIN sessions s ON s.user_id = u.id
+             WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
+        )
+        .await?;
+    Ok(c.query_opt(&stmt, &[&user, &session])
+        .await?
+        .as_ref()
+        .map(User::from))
+}
+
+/// Sets the display name.
+pub async fn set_name(
+    c: &impl GenericClient,
+    id: Uuid,
+    name: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET name = $2 WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id, &name]).await?;
+    Ok(())
+}
+
+/// Sets the password hash.
+pub async fn set_password_hash(
+    c: &impl GenericClient,
+    id: Uuid,
+    hash: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id, &hash]).await?;
+    Ok(())
+}
+
+/// Marks `email` verified for the user, switching to it if it is a new address. A taken
+/// address fails with a unique violation on [`EMAIL_KEY`].
+pub async fn verify_email(
+    c: &impl GenericClient,
+    id: Uuid,
+    email: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET email = $2, email_verified_at = now() WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id, &email]).await?;
+    Ok(())
+}
+
+/// Deletes the user (tokens and sessions go with it).
+pub async fn delete(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+    let stmt = c.prepare_cached("DELETE FROM users WHERE id = $1").await?;
+    c.execute(&stmt, &[&id]).await?;
+    Ok(())
+}
