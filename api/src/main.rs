@@ -19,6 +19,16 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to stdout.
     Openapi,
+    /// Create an administrator, or promote an existing account. The password of a new
+    /// account is read from standard input (one line), never from an argument.
+    CreateAdmin {
+        /// The administrator's email address.
+        #[arg(long)]
+        email: String,
+        /// Display name of a new account.
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match command {
             Command::Migrate => migrate(&config).await,
+            Command::CreateAdmin { email, name } => create_admin(&config, &email, &name).await,
             _ => serve(config).await,
         }
     })
@@ -66,4 +77,38 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         "migrations complete"
     );
     Ok(())
+}
+
+async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    use keel_shared::accounts::{self, AdminOutcome};
+    use keel_shared::domain::{DisplayName, EmailAddress};
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let name = DisplayName::parse(name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
+    let pool = db::pool(&config.database, "keel-create-admin")?;
+    let password = read_password()?;
+    let outcome = accounts::create_admin(&pool, &email, &name, password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let said = match outcome {
+        AdminOutcome::Created => format!("created administrator {email}\n"),
+        AdminOutcome::Promoted => format!("{email} is now an administrator\n"),
+    };
+    use std::io::Write;
+    std::io::stdout().write_all(said.as_bytes())?;
+    Ok(())
+}
+
+/// One line from standard input (a prompt on stderr when it is a terminal); `None` if empty.
+fn read_password() -> anyhow::Result<Option<String>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let mut err = std::io::stderr();
+        err.write_all(b"Password for a new account (leave empty to promote an existing one): ")?;
+        err.flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok((!password.is_empty()).then_some(password))
 }

@@ -185,3 +185,64 @@ async fn a_request_in_flight_at_sigterm_completes_before_the_api_exits() {
     assert_eq!(body["checks"]["postgres"]["status"], "down");
     assert_eq!(api.wait().code(), Some(0), "{}", api.stderr());
 }
+
+#[tokio::test]
+async fn create_admin_creates_a_verified_admin_then_promotes_an_existing_account() {
+    use std::io::Write;
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let env = test_env(&db, &redis);
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+
+    let created = run(
+        &["create-admin", "--email", "Boss@Example.com"],
+        "violet-anchor-mosaic-71\n",
+    );
+    let weak = run(
+        &["create-admin", "--email", "other@example.com"],
+        "password\n",
+    );
+    let promoted = run(&["create-admin", "--email", "boss@example.com"], "\n");
+
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&created.stdout),
+        "created administrator boss@example.com\n"
+    );
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("password must be at least 10 characters")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&promoted.stdout),
+        "boss@example.com is now an administrator\n"
+    );
+    let row = db
+        .client()
+        .await
+        .query_one("SELECT is_admin, email_verified_at IS NOT NULL FROM users WHERE email = 'boss@example.com'", &[])
+        .await
+        .expect("row");
+    assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
+}

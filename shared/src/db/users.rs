@@ -147,6 +147,19 @@ pub async fn verify_email(
     Ok(())
 }
 
+/// Grants or removes administrator rights.
+pub async fn set_admin(
+    c: &impl GenericClient,
+    id: Uuid,
+    admin: bool,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET is_admin = $2 WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id, &admin]).await?;
+    Ok(())
+}
+
 /// Deletes the user (tokens and sessions go with it).
 pub async fn delete(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
     let stmt = c.prepare_cached("DELETE FROM users WHERE id = $1").await?;
