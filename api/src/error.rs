@@ -346,6 +346,18 @@ impl ApiError {
                 field: password_field,
                 message: rule.to_string(),
             },
+            E::InvalidCode => Self::InvalidField {
+                field: "code",
+                message: "is wrong, already used or expired".to_owned(),
+            },
+            E::TwoFactorAlreadyEnabled => Self::Conflict {
+                code: "two_factor_enabled",
+                detail: "Two-factor authentication is already enabled.",
+            },
+            E::TwoFactorNotEnabled => Self::Conflict {
+                code: "two_factor_not_enabled",
+                detail: "Two-factor authentication is not enabled (or not set up).",
+            },
             E::Pool(p) => p.into(),
             other => Self::Internal(other.into()),
         }

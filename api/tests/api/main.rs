@@ -9,3 +9,4 @@ mod helpers;
 mod lifecycle;
 mod openapi;
 mod request_id;
+mod two_factor;

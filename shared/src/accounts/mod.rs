@@ -8,6 +8,7 @@
 //! account is unknown).
 
 mod sessions;
+pub mod two_factor;
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use deadpool_postgres::GenericClient;
 use serde_json::json;
 use uuid::Uuid;
 
-pub use sessions::{TokenPair, login, logout, refresh};
+pub use sessions::{LoginOutcome, TokenPair, login, logout, refresh};
 
 use crate::Config;
 use crate::auth::{password, tokens};
@@ -45,6 +46,15 @@ pub enum AccountError {
     /// The current password given does not match.
     #[error("the current password is wrong")]
     WrongPassword,
+    /// A two-factor code (or recovery code) that is wrong, reused or expired.
+    #[error("invalid two-factor code")]
+    InvalidCode,
+    /// Two-factor authentication is already on.
+    #[error("two-factor authentication is already enabled")]
+    TwoFactorAlreadyEnabled,
+    /// Two-factor authentication is off (or was never set up).
+    #[error("two-factor authentication is not enabled")]
+    TwoFactorNotEnabled,
     /// The address belongs to another account (only said to a signed-in user).
     #[error("the email address is taken")]
     EmailTaken,

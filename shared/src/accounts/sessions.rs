@@ -37,7 +37,45 @@ fn pair(
     })
 }
 
-/// Checks the password (paying one hash even for an unknown email) and opens a session.
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Signed in.
+    Tokens(TokenPair),
+    /// Two-factor authentication is on: complete with the MFA token and a code.
+    MfaRequired {
+        /// Short-lived, single-use.
+        mfa_token: String,
+    },
+}
+
+/// Opens a session (in the caller's transaction) and returns its token pair.
+pub(super) async fn open_session(
+    c: &impl deadpool_postgres::GenericClient,
+    config: &Config,
+    jwt: &JwtKeys,
+    user: Uuid,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<TokenPair, AccountError> {
+    let session = Uuid::now_v7();
+    let refresh_token = tokens::generate();
+    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect::<String>());
+    sessions::create(
+        c,
+        session,
+        user,
+        &tokens::hash(&refresh_token),
+        user_agent.as_deref(),
+        ip,
+        config.auth.refresh_ttl,
+    )
+    .await?;
+    pair(jwt, user, session, refresh_token)
+}
+
+/// Checks the password (paying one hash even for an unknown email) and opens a session, or
+/// asks for the second factor when two-factor authentication is on.
 pub async fn login(
     pool: &PgPool,
     config: &Config,
@@ -46,7 +84,7 @@ pub async fn login(
     password_attempt: &str,
     user_agent: Option<&str>,
     ip: Option<&str>,
-) -> Result<TokenPair, AccountError> {
+) -> Result<LoginOutcome, AccountError> {
     let mut client = pool.get().await?;
     let user = users::by_email(&client, email.as_str()).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -54,22 +92,16 @@ pub async fn login(
         return Err(AccountError::InvalidCredentials);
     }
     let user = user.ok_or(AccountError::InvalidCredentials)?;
-    let session = Uuid::now_v7();
-    let refresh_token = tokens::generate();
-    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect::<String>());
     let tx = client.transaction().await?;
-    sessions::create(
-        &tx,
-        session,
-        user.id,
-        &tokens::hash(&refresh_token),
-        user_agent.as_deref(),
-        ip,
-        config.auth.refresh_ttl,
-    )
-    .await?;
+    let outcome = if user.totp_enabled {
+        LoginOutcome::MfaRequired {
+            mfa_token: super::two_factor::issue_mfa_token(&tx, &user).await?,
+        }
+    } else {
+        LoginOutcome::Tokens(open_session(&tx, config, jwt, user.id, user_agent, ip).await?)
+    };
     tx.commit().await?;
-    pair(jwt, user.id, session, refresh_token)
+    Ok(outcome)
 }
 
 /// Rotates a refresh token: the old one stops working, a new pair is returned. Presenting an

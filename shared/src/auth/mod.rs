@@ -3,4 +3,6 @@
 
 pub mod jwt;
 pub mod password;
+pub mod sealed;
 pub mod tokens;
+pub mod totp;

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../../migrations/0003_accounts.sql"),
     },
+    Migration {
+        version: 4,
+        name: "two_factor",
+        sql: include_str!("../../migrations/0004_two_factor.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).

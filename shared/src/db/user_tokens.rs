@@ -12,6 +12,8 @@ pub enum Purpose {
     VerifyEmail,
     /// Resets the password.
     ResetPassword,
+    /// Completes a login with the second factor.
+    MfaLogin,
 }
 
 impl Purpose {
@@ -19,6 +21,7 @@ impl Purpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::MfaLogin => "mfa_login",
         }
     }
 }
@@ -64,6 +67,23 @@ pub async fn consume(
     Ok(c.query_opt(&stmt, &[&token_hash, &purpose.as_str()])
         .await?
         .map(|r| (r.get(0), r.get(1))))
+}
+
+/// The user of a valid (unused, unexpired) token, without using it.
+pub async fn peek(
+    c: &impl GenericClient,
+    token_hash: &[u8],
+    purpose: Purpose,
+) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT user_id FROM user_tokens
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()",
+        )
+        .await?;
+    Ok(c.query_opt(&stmt, &[&token_hash, &purpose.as_str()])
+        .await?
+        .map(|r| r.get(0)))
 }
 
 /// Invalidates every unused token of `user` with `purpose` (a new one replaces them).

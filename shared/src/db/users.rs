@@ -22,9 +22,14 @@ pub struct User {
     pub is_admin: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// The sealed TOTP secret (pending until enabled).
+    pub totp_secret: Option<String>,
+    /// Two-factor authentication is on.
+    pub totp_enabled: bool,
 }
 
-const COLUMNS: &str = "id, email, email_verified_at, name, password_hash, is_admin, created_at";
+const COLUMNS: &str = "id, email, email_verified_at, name, password_hash, is_admin, created_at, \
+     totp_secret, totp_enabled_at IS NOT NULL AS totp_enabled";
 
 impl From<&Row> for User {
     fn from(r: &Row) -> Self {
@@ -36,6 +41,8 @@ impl From<&Row> for User {
             password_hash: r.get("password_hash"),
             is_admin: r.get("is_admin"),
             created_at: r.get("created_at"),
+            totp_secret: r.get("totp_secret"),
+            totp_enabled: r.get("totp_enabled"),
         }
     }
 }
@@ -96,7 +103,8 @@ pub async fn by_active_session(
 ) -> Result<Option<User>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
-            "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at
+            "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at,
+                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled
              FROM users u JOIN sessions s ON s.user_id = u.id
              WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
         )
@@ -158,6 +166,89 @@ pub async fn set_admin(
         .await?;
     c.execute(&stmt, &[&id, &admin]).await?;
     Ok(())
+}
+
+/// Stores a (pending) sealed TOTP secret.
+pub async fn set_totp_secret(
+    c: &impl GenericClient,
+    id: Uuid,
+    sealed: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET totp_secret = $2, totp_enabled_at = NULL WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id, &sealed]).await?;
+    Ok(())
+}
+
+/// Turns two-factor authentication on.
+pub async fn enable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET totp_enabled_at = now() WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id]).await?;
+    Ok(())
+}
+
+/// Turns two-factor authentication off and forgets the secret and recovery codes.
+pub async fn disable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id]).await?;
+    let codes = c
+        .prepare_cached("DELETE FROM recovery_codes WHERE user_id = $1")
+        .await?;
+    c.execute(&codes, &[&id]).await?;
+    Ok(())
+}
+
+/// Records that a TOTP code of time step `step` was used; `false` when that step (or a later
+/// one) was already used: the replay guard.
+pub async fn use_totp_step(
+    c: &impl GenericClient,
+    id: Uuid,
+    step: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+        )
+        .await?;
+    Ok(c.execute(&stmt, &[&id, &step]).await? == 1)
+}
+
+/// Replaces the recovery codes of `id` with these hashes.
+pub async fn set_recovery_codes(
+    c: &impl GenericClient,
+    id: Uuid,
+    hashes: &[Vec<u8>],
+) -> Result<(), tokio_postgres::Error> {
+    let delete = c
+        .prepare_cached("DELETE FROM recovery_codes WHERE user_id = $1")
+        .await?;
+    c.execute(&delete, &[&id]).await?;
+    let insert = c
+        .prepare_cached("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+        .await?;
+    for hash in hashes {
+        c.execute(&insert, &[&id, hash]).await?;
+    }
+    Ok(())
+}
+
+/// Uses a recovery code; `false` when it is unknown or used.
+pub async fn use_recovery_code(
+    c: &impl GenericClient,
+    id: Uuid,
+    hash: &[u8],
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .await?;
+    Ok(c.execute(&stmt, &[&id, &hash]).await? == 1)
 }
 
 /// Deletes the user (tokens and sessions go with it).

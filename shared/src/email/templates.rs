@@ -70,6 +70,18 @@ const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>The password of your {{product_name}} account was just changed, and every other session was signed out.</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
     },
     Template {
+        name: "two_factor_enabled",
+        subject: "Two-factor authentication is on for {{product_name}}",
+        text: "Hello {{name}},\n\nTwo-factor authentication was turned on for your {{product_name}} account. Keep your recovery codes somewhere safe.\n\nIf this was not you, reset your password now: {{frontend_url}}/forgot-password\n",
+        html: "<p>Hello {{name}},</p><p>Two-factor authentication was turned on for your {{product_name}} account. Keep your recovery codes somewhere safe.</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
+    },
+    Template {
+        name: "two_factor_disabled",
+        subject: "Two-factor authentication is off for {{product_name}}",
+        text: "Hello {{name}},\n\nTwo-factor authentication was turned off for your {{product_name}} account.\n\nIf this was not you, reset your password now: {{frontend_url}}/forgot-password\n",
+        html: "<p>Hello {{name}},</p><p>Two-factor authentication was turned off for your {{product_name}} account.</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
+    },
+    Template {
         name: "account_exists",
         subject: "Sign-up attempt on {{product_name}}",
         text: "Hello,\n\nSomeone tried to create a {{product_name}} account with this address, which already has one. If it was you, sign in or reset your password: {{frontend_url}}/forgot-password\n\nIf not, you can ignore this email.\n",

@@ -6,7 +6,7 @@ use keel_shared::ratelimit::Decision;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{TokenResponse, limit_ip, parse_email};
+use super::{LoginResponse, MfaRequired, TokenResponse, limit_ip, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ pub struct LoginRequest {
     operation_id = "post_auth_login",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in.", body = TokenResponse),
+        (status = 200, description = "Signed in (tokens), or the second factor is needed (`mfa_required`; complete at `/auth/login/2fa`).", body = LoginResponse),
         (status = 401, description = "Unknown email or wrong password (never says which).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures or requests; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
@@ -68,9 +68,20 @@ pub async fn login(
     )
     .await
     {
-        Ok(pair) => {
+        Ok(outcome) => {
             state.limiter.reset(&failures).await?;
-            Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
+            Ok(HttpResponse::Ok().json(match outcome {
+                accounts::LoginOutcome::Tokens(pair) => {
+                    LoginResponse::Tokens(TokenResponse::from(pair))
+                }
+                accounts::LoginOutcome::MfaRequired { mfa_token } => {
+                    LoginResponse::MfaRequired(MfaRequired {
+                        mfa_required: true,
+                        mfa_token,
+                        expires_in: accounts::two_factor::MFA_TTL.as_secs(),
+                    })
+                }
+            }))
         }
         Err(AccountError::InvalidCredentials) => {
             state

@@ -1,6 +1,7 @@
 //! `/api/v1/auth/*`: registration, email verification, login, tokens, passwords, sessions.
 
 pub mod login;
+pub mod login_2fa;
 pub mod logout;
 pub mod password_change;
 pub mod password_forgot;
@@ -10,6 +11,9 @@ pub mod register;
 pub mod resend_verification;
 pub mod session_delete;
 pub mod sessions_list;
+pub mod two_factor_disable;
+pub mod two_factor_enable;
+pub mod two_factor_setup;
 pub mod verify_email;
 
 use keel_shared::accounts::TokenPair;
@@ -45,6 +49,28 @@ impl From<TokenPair> for TokenResponse {
             expires_in: p.expires_in,
         }
     }
+}
+
+/// Password correct; the second factor is needed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Send it with a code to `/auth/login/2fa`.
+    pub mfa_token: String,
+    /// Seconds the MFA token stays valid.
+    #[schema(example = 300)]
+    pub expires_in: u64,
+}
+
+/// What login answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    /// Signed in.
+    Tokens(TokenResponse),
+    /// Second factor needed.
+    MfaRequired(MfaRequired),
 }
 
 /// A body holding a refresh token.

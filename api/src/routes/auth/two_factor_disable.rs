@@ -1,0 +1,51 @@
+//! `POST /api/v1/auth/2fa/disable`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::two_factor;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// Password and a current code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorDisableRequest {
+    /// The account's password.
+    pub password: String,
+    /// The 6-digit code the authenticator shows now.
+    pub code: String,
+}
+
+/// Disable two-factor authentication.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_2fa_disable",
+    request_body = TwoFactorDisableRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Disabled; the secret and recovery codes are deleted."),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor authentication is not enabled.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`password` or `code` is wrong.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/2fa/disable")]
+pub async fn two_factor_disable(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<TwoFactorDisableRequest>,
+) -> Result<HttpResponse, ApiError> {
+    two_factor::disable(
+        &state.db,
+        &state.config,
+        &auth.user,
+        &body.password,
+        &body.code,
+    )
+    .await
+    .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,54 @@
+//! `POST /api/v1/auth/2fa/enable`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::two_factor;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// A code from the authenticator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorCodeRequest {
+    /// The 6-digit code the authenticator shows now.
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// Ten single-use codes for when the authenticator is lost.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Enable two-factor authentication.
+///
+/// Proves the authenticator holds the secret from setup, turns two-factor authentication on,
+/// and returns ten single-use recovery codes (stored hashed; shown only now).
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_2fa_enable",
+    request_body = TwoFactorCodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enabled.", body = RecoveryCodesResponse),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already enabled, or setup was not started.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`code` is wrong or already used.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/2fa/enable")]
+pub async fn two_factor_enable(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<TwoFactorCodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let recovery_codes = two_factor::enable(&state.db, &state.config, &auth.user, &body.code)
+        .await
+        .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
+}

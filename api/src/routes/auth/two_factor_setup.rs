@@ -1,0 +1,49 @@
+//! `POST /api/v1/auth/2fa/setup`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::two_factor;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// A new TOTP secret, pending until `/auth/2fa/enable`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorSetupResponse {
+    /// Base32 secret, to type into an authenticator.
+    pub secret: String,
+    /// `otpauth://totp/...` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code: an SVG `data:` URI for an `<img>`.
+    pub qr_code: String,
+}
+
+/// Start two-factor setup.
+///
+/// Returns a new secret. Setting up again before enabling replaces it.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_2fa_setup",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret to load into an authenticator.", body = TwoFactorSetupResponse),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor authentication is already enabled.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/2fa/setup")]
+pub async fn two_factor_setup(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let setup = two_factor::setup(&state.db, &state.config, &auth.user)
+        .await
+        .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::Ok().json(TwoFactorSetupResponse {
+        secret: setup.secret,
+        otpauth_uri: setup.otpauth_uri,
+        qr_code: setup.qr_code,
+    }))
+}
