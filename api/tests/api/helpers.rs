@@ -13,10 +13,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDb,
-    #[expect(
-        dead_code,
-        reason = "held so the database and namespace live as long as the app"
-    )]
     pub redis: TestRedis,
     handle: ServerHandle,
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth_tokens;
 mod errors;
+mod flows;
 mod health;
 mod helpers;
 mod lifecycle;
