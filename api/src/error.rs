@@ -110,6 +110,9 @@ pub enum ApiError {
         /// Seconds until the limit resets.
         retry_after_secs: u64,
     },
+    /// A third party (an OAuth provider) refused or failed.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
     /// A dependency (PostgreSQL, Redis) is down or too slow.
     #[error("{dependency} is unavailable")]
     Unavailable {
@@ -138,6 +141,7 @@ impl ApiError {
             Self::InvalidField { .. } => "invalid_field",
             Self::Conflict { code, .. } => code,
             Self::TooManyRequests { .. } => "rate_limited",
+            Self::Upstream(_) => "oauth_provider_error",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -165,6 +169,7 @@ impl ApiError {
             Self::InvalidCredentials => "The email or the password is wrong.".to_owned(),
             Self::InvalidField { field, message } => format!("`{field}` {message}."),
             Self::Conflict { detail, .. } => (*detail).to_owned(),
+            Self::Upstream(_) => "The sign-in provider refused or failed; start again.".to_owned(),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts; retry in {retry_after_secs} s.")
             }
@@ -248,6 +253,7 @@ impl ResponseError for ApiError {
             Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -257,6 +263,7 @@ impl ResponseError for ApiError {
             Self::Unavailable { dependency } => {
                 tracing::warn!(dependency, "dependency unavailable");
             }
+            Self::Upstream(why) => tracing::warn!(error = %why, "OAuth provider failed"),
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -358,8 +365,30 @@ impl ApiError {
                 code: "two_factor_not_enabled",
                 detail: "Two-factor authentication is not enabled (or not set up).",
             },
+            E::OAuthNoEmail => Self::Conflict {
+                code: "oauth_no_email",
+                detail: "The provider shared no email address; allow it and try again.",
+            },
+            E::OAuthEmailUnverified => Self::Conflict {
+                code: "oauth_email_unverified",
+                detail: "An account uses this email, but the provider has not verified it; sign in with your password instead.",
+            },
             E::Pool(p) => p.into(),
             other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<keel_shared::oauth::OAuthError> for ApiError {
+    fn from(e: keel_shared::oauth::OAuthError) -> Self {
+        use keel_shared::oauth::OAuthError as E;
+        match e {
+            E::InvalidState => Self::InvalidField {
+                field: "state",
+                message: "is invalid, used or expired".to_owned(),
+            },
+            E::Redis(r) => r.into(),
+            other => Self::Upstream(other.to_string()),
         }
     }
 }

@@ -52,12 +52,18 @@ impl Application {
             &config.auth.jwt_keys,
             config.auth.access_ttl,
         ));
+        let oauth = keel_shared::oauth::OAuth::new(
+            config.oauth.clone(),
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
         let state = AppState {
             db,
             redis,
             queue,
             jwt,
             limiter,
+            oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             openapi_json: Arc::new(crate::openapi::document_json()),
             config: Arc::new(config),

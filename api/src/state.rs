@@ -25,6 +25,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Abuse limits.
     pub limiter: Limiter,
+    /// Social login.
+    pub oauth: keel_shared::oauth::OAuth,
     /// The process configuration.
     pub config: Arc<Config>,
     /// The OpenAPI document, serialised once at startup.

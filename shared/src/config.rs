@@ -94,6 +94,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Accounts and sessions.
     pub auth: AuthConfig,
+    /// Social login.
+    pub oauth: OAuthConfig,
     /// Outgoing email.
     pub email: EmailConfig,
     /// The worker's queues and job handling.
@@ -179,6 +181,43 @@ pub struct AuthConfig {
     /// `KEEL_TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (only behind a
     /// proxy that sets it).
     pub trust_forwarded_for: bool,
+}
+
+/// One OAuth 2.0 provider's endpoints and client.
+#[derive(Debug, Clone)]
+pub struct OAuthProviderConfig {
+    /// `google` or `github`.
+    pub name: &'static str,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: SecretString,
+    /// Authorization endpoint (the browser goes there).
+    pub auth_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// Profile endpoint (Google: OpenID userinfo; GitHub: the API base, `/user` and
+    /// `/user/emails` are under it).
+    pub profile_url: String,
+    /// Scopes asked for.
+    pub scope: &'static str,
+}
+
+/// Social login.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    /// `KEEL_OAUTH_REDIRECT_URL`: the frontend page providers send the browser back to;
+    /// `/<provider>` is appended.
+    pub redirect_url: String,
+    /// Providers with a client id and secret configured.
+    pub providers: Vec<OAuthProviderConfig>,
+}
+
+impl OAuthConfig {
+    /// The provider named `name`, if configured.
+    pub fn provider(&self, name: &str) -> Option<&OAuthProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
 }
 
 /// Outgoing email settings.
@@ -442,6 +481,92 @@ impl Config {
             ));
         }
 
+        let mut providers = Vec::new();
+        for (name, var, defaults, scope) in [
+            (
+                "google",
+                "GOOGLE",
+                [
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                    "https://oauth2.googleapis.com/token",
+                    "https://openidconnect.googleapis.com/v1/userinfo",
+                ],
+                "openid email profile",
+            ),
+            (
+                "github",
+                "GITHUB",
+                [
+                    "https://github.com/login/oauth/authorize",
+                    "https://github.com/login/oauth/access_token",
+                    "https://api.github.com",
+                ],
+                "read:user user:email",
+            ),
+        ] {
+            let id_var: &'static str = if var == "GOOGLE" {
+                "KEEL_GOOGLE_CLIENT_ID"
+            } else {
+                "KEEL_GITHUB_CLIENT_ID"
+            };
+            let secret_var: &'static str = if var == "GOOGLE" {
+                "KEEL_GOOGLE_CLIENT_SECRET"
+            } else {
+                "KEEL_GITHUB_CLIENT_SECRET"
+            };
+            let url_vars: [&'static str; 3] = if var == "GOOGLE" {
+                [
+                    "KEEL_GOOGLE_AUTH_URL",
+                    "KEEL_GOOGLE_TOKEN_URL",
+                    "KEEL_GOOGLE_USERINFO_URL",
+                ]
+            } else {
+                [
+                    "KEEL_GITHUB_AUTH_URL",
+                    "KEEL_GITHUB_TOKEN_URL",
+                    "KEEL_GITHUB_API_URL",
+                ]
+            };
+            let Some(client_id) = v.get(id_var) else {
+                continue;
+            };
+            let client_secret = v.get(secret_var).ok_or_else(|| {
+                ConfigError::new(secret_var, format!("must be set with {id_var}"))
+            })?;
+            let mut urls = Vec::new();
+            for (url_var, default) in url_vars.iter().zip(defaults) {
+                let url = v
+                    .get(url_var)
+                    .unwrap_or(default)
+                    .trim_end_matches('/')
+                    .to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(ConfigError::new(url_var, "must be an http(s) URL"));
+                }
+                urls.push(url);
+            }
+            providers.push(OAuthProviderConfig {
+                name,
+                client_id: client_id.to_owned(),
+                client_secret: SecretString::from(client_secret.to_owned()),
+                auth_url: urls[0].clone(),
+                token_url: urls[1].clone(),
+                profile_url: urls[2].clone(),
+                scope,
+            });
+        }
+        let oauth = OAuthConfig {
+            redirect_url: v
+                .get("KEEL_OAUTH_REDIRECT_URL")
+                .map_or_else(
+                    || format!("{}/oauth/callback", email.frontend_url),
+                    str::to_owned,
+                )
+                .trim_end_matches('/')
+                .to_owned(),
+            providers,
+        };
+
         let worker = WorkerConfig {
             queues: parse_queues(
                 v.get("KEEL_WORKER_QUEUES")
@@ -465,6 +590,7 @@ impl Config {
         let config = Self {
             env,
             auth,
+            oauth,
             email,
             worker,
             scheduler,
@@ -844,6 +970,21 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth_provider_is_on_only_with_its_client_id_and_needs_its_secret() {
+        assert!(config(&[]).expect("valid").oauth.providers.is_empty());
+        let err = config(&[("KEEL_GITHUB_CLIENT_ID", "abc")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_GITHUB_CLIENT_SECRET");
+        let c = config(&[
+            ("KEEL_GITHUB_CLIENT_ID", "abc"),
+            ("KEEL_GITHUB_CLIENT_SECRET", "s"),
+        ])
+        .expect("valid");
+        let gh = c.oauth.provider("github").expect("github");
+        assert_eq!(gh.token_url, "https://github.com/login/oauth/access_token");
+        assert_eq!(c.oauth.redirect_url, "http://localhost:3000/oauth/callback");
+    }
+
+    #[test]
     fn debug_output_hides_every_secret() {
         let c = config(&[
             ("KEEL_SECRET_KEY", STRONG_KEY),
@@ -851,6 +992,8 @@ mod tests {
             ("REDIS_URL", "redis://:redispass@cache:6379"),
             ("SMTP_URL", "smtp://mailer:smtppass@smtp.example.com:587"),
             ("KEEL_JWT_KEYS", "k9=jwtsecretvalue"),
+            ("KEEL_GOOGLE_CLIENT_ID", "gid"),
+            ("KEEL_GOOGLE_CLIENT_SECRET", "googlesecretvalue"),
         ])
         .expect("valid");
         let shown = format!("{c:?}");

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod email;
 pub mod health;
 pub mod jobs;
+pub mod oauth;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod ratelimit;

@@ -18,6 +18,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(auth::resend_verification::resend_verification)
         .service(auth::login::login)
         .service(auth::login_2fa::login_2fa)
+        .service(auth::oauth_authorize::oauth_authorize)
+        .service(auth::oauth_callback::oauth_callback)
         .service(auth::two_factor_setup::two_factor_setup)
         .service(auth::two_factor_enable::two_factor_enable)
         .service(auth::two_factor_disable::two_factor_disable)

@@ -8,6 +8,7 @@ mod flows;
 mod health;
 mod helpers;
 mod lifecycle;
+mod oauth;
 mod openapi;
 mod request_id;
 mod two_factor;

@@ -7,6 +7,7 @@
 //! the same either way, and the work done is similar (a password hash is paid when the
 //! account is unknown).
 
+pub mod oauth;
 mod sessions;
 pub mod two_factor;
 
@@ -55,6 +56,12 @@ pub enum AccountError {
     /// Two-factor authentication is off (or was never set up).
     #[error("two-factor authentication is not enabled")]
     TwoFactorNotEnabled,
+    /// The provider gave no email address.
+    #[error("the provider shared no email address")]
+    OAuthNoEmail,
+    /// An account has the provider's email, but the provider did not verify it.
+    #[error("the provider has not verified this email address")]
+    OAuthEmailUnverified,
     /// The address belongs to another account (only said to a signed-in user).
     #[error("the email address is taken")]
     EmailTaken,

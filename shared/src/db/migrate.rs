@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "two_factor",
         sql: include_str!("../../migrations/0004_two_factor.sql"),
     },
+    Migration {
+        version: 5,
+        name: "oauth",
+        sql: include_str!("../../migrations/0005_oauth.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).

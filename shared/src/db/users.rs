@@ -251,6 +251,41 @@ pub async fn use_recovery_code(
     Ok(c.execute(&stmt, &[&id, &hash]).await? == 1)
 }
 
+/// The user linked to a provider's user id.
+pub async fn by_identity(
+    c: &impl GenericClient,
+    provider: &str,
+    subject: &str,
+) -> Result<Option<User>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {} FROM users WHERE id = (SELECT user_id FROM oauth_identities WHERE provider = $1 AND provider_user_id = $2)",
+            COLUMNS
+        ))
+        .await?;
+    Ok(c.query_opt(&stmt, &[&provider, &subject])
+        .await?
+        .as_ref()
+        .map(User::from))
+}
+
+/// Links a provider's user id to `id`.
+pub async fn link_identity(
+    c: &impl GenericClient,
+    id: Uuid,
+    provider: &str,
+    subject: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO oauth_identities (provider, provider_user_id, user_id) VALUES ($1, $2, $3)
+             ON CONFLICT (provider, provider_user_id) DO NOTHING",
+        )
+        .await?;
+    c.execute(&stmt, &[&provider, &subject, &id]).await?;
+    Ok(())
+}
+
 /// Deletes the user (tokens and sessions go with it).
 pub async fn delete(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
     let stmt = c.prepare_cached("DELETE FROM users WHERE id = $1").await?;

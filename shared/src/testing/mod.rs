@@ -6,12 +6,14 @@
 //! `DATABASE_URL` and `REDIS_URL` point at the servers (defaults: the local ones).
 
 mod db;
+mod oauth;
 mod process;
 mod proxy;
 mod redis;
 mod smtp;
 
 pub use db::TestDb;
+pub use oauth::{FakeOAuthProvider, FakeProfile};
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::TestRedis;

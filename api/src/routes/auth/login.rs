@@ -6,7 +6,7 @@ use keel_shared::ratelimit::Decision;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{LoginResponse, MfaRequired, TokenResponse, limit_ip, parse_email};
+use super::{LoginResponse, limit_ip, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -70,18 +70,7 @@ pub async fn login(
     {
         Ok(outcome) => {
             state.limiter.reset(&failures).await?;
-            Ok(HttpResponse::Ok().json(match outcome {
-                accounts::LoginOutcome::Tokens(pair) => {
-                    LoginResponse::Tokens(TokenResponse::from(pair))
-                }
-                accounts::LoginOutcome::MfaRequired { mfa_token } => {
-                    LoginResponse::MfaRequired(MfaRequired {
-                        mfa_required: true,
-                        mfa_token,
-                        expires_in: accounts::two_factor::MFA_TTL.as_secs(),
-                    })
-                }
-            }))
+            Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
         Err(AccountError::InvalidCredentials) => {
             state

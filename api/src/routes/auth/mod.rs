@@ -3,6 +3,8 @@
 pub mod login;
 pub mod login_2fa;
 pub mod logout;
+pub mod oauth_authorize;
+pub mod oauth_callback;
 pub mod password_change;
 pub mod password_forgot;
 pub mod password_reset;
@@ -71,6 +73,20 @@ pub enum LoginResponse {
     Tokens(TokenResponse),
     /// Second factor needed.
     MfaRequired(MfaRequired),
+}
+
+impl From<keel_shared::accounts::LoginOutcome> for LoginResponse {
+    fn from(outcome: keel_shared::accounts::LoginOutcome) -> Self {
+        use keel_shared::accounts::{LoginOutcome, two_factor::MFA_TTL};
+        match outcome {
+            LoginOutcome::Tokens(pair) => Self::Tokens(TokenResponse::from(pair)),
+            LoginOutcome::MfaRequired { mfa_token } => Self::MfaRequired(MfaRequired {
+                mfa_required: true,
+                mfa_token,
+                expires_in: MFA_TTL.as_secs(),
+            }),
+        }
+    }
 }
 
 /// A body holding a refresh token.

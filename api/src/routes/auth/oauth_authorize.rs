@@ -1,0 +1,49 @@
+//! `GET /api/v1/auth/oauth/{provider}/authorize`.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Where to send the browser.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizeResponse {
+    /// The provider's authorization URL, with `state` and a PKCE challenge.
+    pub authorization_url: String,
+    /// The `state` it carries (single use, ten minutes).
+    pub state: String,
+}
+
+/// Start a social login.
+///
+/// The browser goes to `authorization_url`; the provider sends it back to
+/// `KEEL_OAUTH_REDIRECT_URL/{provider}` with `code` and `state`, which the frontend posts to
+/// `/auth/oauth/{provider}/callback`.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "get_auth_oauth_authorize",
+    params(("provider" = String, Path, description = "`google` or `github`.")),
+    responses(
+        (status = 200, description = "The authorization URL.", body = AuthorizeResponse),
+        (status = 404, description = "No such provider, or it is not configured.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/auth/oauth/{provider}/authorize")]
+pub async fn oauth_authorize(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let provider = state
+        .oauth
+        .provider(&path)
+        .ok_or_else(|| ApiError::NotFound {
+            path: format!("/api/v1/auth/oauth/{path}/authorize"),
+        })?;
+    let (authorization_url, oauth_state) = state.oauth.authorize(provider).await?;
+    Ok(HttpResponse::Ok().json(AuthorizeResponse {
+        authorization_url,
+        state: oauth_state,
+    }))
+}

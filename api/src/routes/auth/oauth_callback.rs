@@ -1,0 +1,69 @@
+//! `POST /api/v1/auth/oauth/{provider}/callback`.
+
+use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::LoginResponse;
+use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// What the provider sent the browser back with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthCallbackRequest {
+    /// The `code` query parameter.
+    pub code: String,
+    /// The `state` query parameter.
+    pub state: String,
+}
+
+/// Finish a social login.
+///
+/// Exchanges the code, reads the provider's profile and signs in: the account already linked
+/// to this provider user, else the account with the same email only if the provider verified
+/// it, else a new account.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "post_auth_oauth_callback",
+    params(("provider" = String, Path, description = "`google` or `github`.")),
+    request_body = OAuthCallbackRequest,
+    responses(
+        (status = 200, description = "Signed in, or the second factor is needed.", body = LoginResponse),
+        (status = 404, description = "No such provider, or it is not configured.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The provider shared no email, or did not verify the email of an existing account.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`state` is invalid, used, expired or for another provider.", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The provider refused the code or failed.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/oauth/{provider}/callback")]
+pub async fn oauth_callback(
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    path: web::Path<String>,
+    body: web::Json<OAuthCallbackRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let provider = state
+        .oauth
+        .provider(&path)
+        .ok_or_else(|| ApiError::NotFound {
+            path: format!("/api/v1/auth/oauth/{path}/callback"),
+        })?;
+    let profile = state
+        .oauth
+        .exchange(provider, &body.code, &body.state)
+        .await?;
+    let outcome = accounts::oauth::sign_in(
+        &state.db,
+        &state.config,
+        &state.jwt,
+        &profile,
+        client.user_agent.as_deref(),
+        Some(&client.ip),
+    )
+    .await
+    .map_err(|e| ApiError::account(e, "password"))?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
+}
