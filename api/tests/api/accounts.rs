@@ -348,3 +348,78 @@ async fn deleting_the_account_needs_the_password_and_removes_everything() {
         .get(0);
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn resend_sends_a_new_link_and_the_old_one_stops_working() {
+    let app = spawn_app().await;
+    app.post_json(
+        "/api/v1/auth/register",
+        json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+    )
+    .await;
+    let old = app.emailed_token("ada@example.com", "verify_email").await;
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/resend-verification",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    let new = app.emailed_token("ada@example.com", "verify_email").await;
+
+    assert_eq!(res.status(), 202);
+    assert_ne!(old, new);
+    assert_eq!(
+        app.post_json("/api/v1/auth/verify-email", json!({"token": old}))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.post_json("/api/v1/auth/verify-email", json!({"token": new}))
+            .await
+            .status(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn emails_to_one_address_are_limited_whether_or_not_it_has_an_account() {
+    let app = spawn_app().await;
+
+    for _ in 0..5 {
+        let res = app
+            .post_json(
+                "/api/v1/auth/password/forgot",
+                json!({"email": "nobody@example.com"}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    let limited = app
+        .post_json(
+            "/api/v1/auth/password/forgot",
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn every_sign_in_queues_a_new_login_notice() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada@example.com").await;
+
+    let notices: Vec<Value> = app
+        .outbox_emails()
+        .await
+        .into_iter()
+        .filter(|(_, t, _)| t == "new_login")
+        .map(|(_, _, data)| data)
+        .collect();
+
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0]["ip"], "127.0.0.1");
+}

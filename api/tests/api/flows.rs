@@ -52,13 +52,28 @@ async fn app_with_worker(sink: &SmtpSink) -> (TestApp, tokio::sync::oneshot::Sen
     (app, stop)
 }
 
-/// The token in the link of the `n`th message (1-based) the sink received.
-async fn token_from_mail(sink: &SmtpSink, n: usize, path: &str) -> String {
-    let mail = sink
-        .wait_for(n, Duration::from_secs(15))
-        .await
-        .remove(n - 1)
-        .decoded();
+/// The first message with `subject`, waiting for it (messages may arrive in any order).
+async fn mail_with_subject(sink: &SmtpSink, subject: &str) -> keel_shared::testing::ReceivedMail {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(mail) = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.header("Subject").as_deref() == Some(subject))
+        {
+            return mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail with subject {subject:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The token in the `path` link of the message with `subject`.
+async fn token_from_mail(sink: &SmtpSink, subject: &str, path: &str) -> String {
+    let mail = mail_with_subject(sink, subject).await.decoded();
     let marker = format!("{path}?token=");
     let at = mail
         .find(&marker)
@@ -82,8 +97,8 @@ async fn register_verify_login_refresh_2fa_and_logout_with_real_email() {
         )
         .await;
     assert_eq!(res.status(), 202);
-    let token = token_from_mail(&sink, 1, "/verify-email").await;
-    let mail = &sink.messages()[0];
+    let token = token_from_mail(&sink, "Confirm your email for Acme", "/verify-email").await;
+    let mail = mail_with_subject(&sink, "Confirm your email for Acme").await;
     assert_eq!(mail.to, vec!["ada@example.com"]);
     assert_eq!(
         mail.header("Subject").as_deref(),
@@ -131,7 +146,7 @@ async fn register_verify_login_refresh_2fa_and_logout_with_real_email() {
         .await
         .expect("sent");
     assert_eq!(enabled.status(), 200);
-    let notice = sink.wait_for(2, Duration::from_secs(15)).await.remove(1);
+    let notice = mail_with_subject(&sink, "Two-factor authentication is on for Acme").await;
     assert_eq!(
         notice.header("Subject").as_deref(),
         Some("Two-factor authentication is on for Acme")
@@ -186,7 +201,7 @@ async fn forgot_password_email_resets_the_password() {
         json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
     )
     .await;
-    let verify = token_from_mail(&sink, 1, "/verify-email").await;
+    let verify = token_from_mail(&sink, "Confirm your email for Acme", "/verify-email").await;
     app.post_json("/api/v1/auth/verify-email", json!({"token": verify}))
         .await;
 
@@ -195,7 +210,7 @@ async fn forgot_password_email_resets_the_password() {
         json!({"email": "ada@example.com"}),
     )
     .await;
-    let token = token_from_mail(&sink, 2, "/reset-password").await;
+    let token = token_from_mail(&sink, "Reset your Acme password", "/reset-password").await;
     let res = app
         .post_json(
             "/api/v1/auth/password/reset",
@@ -206,7 +221,7 @@ async fn forgot_password_email_resets_the_password() {
     assert_eq!(res.status(), 204);
     app.login("ada@example.com", "quartz-lantern-orbit-88")
         .await;
-    let changed = sink.wait_for(3, Duration::from_secs(15)).await.remove(2);
+    let changed = mail_with_subject(&sink, "Your Acme password was changed").await;
     assert_eq!(
         changed.header("Subject").as_deref(),
         Some("Your Acme password was changed")

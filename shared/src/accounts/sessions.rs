@@ -71,7 +71,32 @@ pub(super) async fn open_session(
         config.auth.refresh_ttl,
     )
     .await?;
+    notify_new_login(c, user, user_agent.as_deref(), ip).await?;
     pair(jwt, user, session, refresh_token)
+}
+
+/// Queues the "new sign-in" notice in the same transaction as the session.
+async fn notify_new_login(
+    c: &impl deadpool_postgres::GenericClient,
+    user: Uuid,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), AccountError> {
+    let Some(user) = users::by_id(c, user).await? else {
+        return Ok(());
+    };
+    super::send(
+        c,
+        format!("new-login:{}", Uuid::now_v7()),
+        &user.email,
+        "new_login",
+        serde_json::json!({
+            "name": user.name,
+            "ip": ip.unwrap_or("an unknown address"),
+            "user_agent": user_agent.unwrap_or("unknown device"),
+        }),
+    )
+    .await
 }
 
 /// Checks the password (paying one hash even for an unknown email) and opens a session, or

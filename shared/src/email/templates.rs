@@ -82,6 +82,12 @@ const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>Two-factor authentication was turned off for your {{product_name}} account.</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
     },
     Template {
+        name: "new_login",
+        subject: "New sign-in to {{product_name}}",
+        text: "Hello {{name}},\n\nYour {{product_name}} account was just signed in to from {{ip}} ({{user_agent}}).\n\nIf this was not you, reset your password now: {{frontend_url}}/forgot-password\n",
+        html: "<p>Hello {{name}},</p><p>Your {{product_name}} account was just signed in to from {{ip}} ({{user_agent}}).</p><p>If this was not you, <a href=\"{{frontend_url}}/forgot-password\">reset your password now</a>.</p>",
+    },
+    Template {
         name: "account_exists",
         subject: "Sign-up attempt on {{product_name}}",
         text: "Hello,\n\nSomeone tried to create a {{product_name}} account with this address, which already has one. If it was you, sign in or reset your password: {{frontend_url}}/forgot-password\n\nIf not, you can ignore this email.\n",

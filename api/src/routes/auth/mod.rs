@@ -125,6 +125,32 @@ pub fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     })
 }
 
+/// How many emails one address can be sent by register, resend or forgot per window.
+const PER_EMAIL_LIMIT: u32 = 5;
+
+/// Counts a request about `email` to the endpoint `name` against the per-account limit (the
+/// same for addresses with and without an account).
+pub async fn limit_email(
+    state: &AppState,
+    name: &str,
+    email: &EmailAddress,
+) -> Result<(), ApiError> {
+    match state
+        .limiter
+        .hit(
+            &format!("{name}:email:{email}"),
+            PER_EMAIL_LIMIT,
+            state.config.auth.rate_window,
+        )
+        .await?
+    {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => Err(ApiError::TooManyRequests {
+            retry_after_secs: retry_after.as_secs().max(1),
+        }),
+    }
+}
+
 /// Counts a request from `ip` to the endpoint `name` against the per-IP limit.
 pub async fn limit_ip(state: &AppState, name: &str, ip: &str) -> Result<(), ApiError> {
     let auth = &state.config.auth;

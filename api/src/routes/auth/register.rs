@@ -6,7 +6,7 @@ use keel_shared::domain::DisplayName;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ACCEPTED, Accepted, limit_ip, parse_email};
+use super::{ACCEPTED, Accepted, limit_email, limit_ip, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub struct RegisterRequest {
     responses(
         (status = 202, description = "Accepted; a verification email is on its way if the address can be used.", body = Accepted),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP or for this address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/register")]
@@ -48,6 +48,7 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "register", &client.ip).await?;
     let email = parse_email(&body.email)?;
+    limit_email(&state, "register", &email).await?;
     let name = DisplayName::parse(&body.name).map_err(|message| ApiError::InvalidField {
         field: "name",
         message,

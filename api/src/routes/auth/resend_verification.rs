@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, post, web};
 use keel_shared::accounts;
 
-use super::{ACCEPTED, Accepted, EmailRequest, limit_ip, parse_email};
+use super::{ACCEPTED, Accepted, EmailRequest, limit_email, limit_ip, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::state::AppState;
     responses(
         (status = 202, description = "Accepted.", body = Accepted),
         (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP or for this address.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/resend-verification")]
@@ -30,6 +30,7 @@ pub async fn resend_verification(
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "resend", &client.ip).await?;
     let email = parse_email(&body.email)?;
+    limit_email(&state, "resend", &email).await?;
     accounts::resend_verification(&state.db, &state.config, &email)
         .await
         .map_err(|e| ApiError::account(e, "password"))?;
