@@ -37,6 +37,7 @@ impl Application {
     /// Binds `KEEL_API_ADDR` and prepares the server. Pools connect lazily, so a database
     /// that is down does not stop the api from starting (it answers `/readyz` 503).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        keel_shared::auth::password::limit_concurrency(config.auth.hash_concurrency);
         let db = db::pool(&config.database, "keel-api")?;
         let redis = redis::pool(&config.redis)?;
         let doc = crate::openapi::document();

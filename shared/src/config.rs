@@ -178,6 +178,8 @@ pub struct AuthConfig {
     /// `KEEL_RATE_LIMIT_PER_IP`: requests per IP within the window to each limited endpoint
     /// (register, login, forgot, resend).
     pub per_ip_limit: u32,
+    /// `KEEL_PASSWORD_HASH_CONCURRENCY`: password hashes running at once (0: half the cores).
+    pub hash_concurrency: usize,
     /// `KEEL_TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (only behind a
     /// proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -444,6 +446,7 @@ impl Config {
             ),
             per_ip_limit: v.parse_or::<u32>("KEEL_RATE_LIMIT_PER_IP", 50)?.max(1),
             trust_forwarded_for: v.parse_or("KEEL_TRUST_FORWARDED_FOR", false)?,
+            hash_concurrency: v.parse_or("KEEL_PASSWORD_HASH_CONCURRENCY", 0)?,
         };
 
         let smtp_url = v.get("SMTP_URL").unwrap_or(DEVELOPMENT_SMTP_URL);

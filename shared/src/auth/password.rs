@@ -1,7 +1,12 @@
 //! Argon2id password hashing with OWASP parameters (19 MiB, 2 iterations, 1 lane), run on
-//! tokio's blocking pool so a burst of logins never stalls other requests.
+//! tokio's blocking pool so a burst of logins never stalls other requests. At most
+//! `KEEL_PASSWORD_HASH_CONCURRENCY` hashes run at once (default: half the cores, at least
+//! one): a login flood queues for a permit instead of taking every core from the requests
+//! around it.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+
+use tokio::sync::Semaphore;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
@@ -16,6 +21,26 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+
+/// Sets how many hashes may run at once (0: half the cores, at least one). Effective only
+/// before the first hash; later calls are ignored.
+pub fn limit_concurrency(n: usize) {
+    let n = if n == 0 {
+        std::thread::available_parallelism().map_or(1, |c| (c.get() / 2).max(1))
+    } else {
+        n
+    };
+    let _ = PERMITS.set(Semaphore::new(n));
+}
+
+async fn permit() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    if PERMITS.get().is_none() {
+        limit_concurrency(0);
+    }
+    PERMITS.get()?.acquire().await.ok()
+}
+
 /// A hash of a password nobody has, verified against when the account does not exist, so an
 /// unknown email costs the same time as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -28,6 +53,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: &str) -> Result<String, HashError> {
     let password = password.to_owned();
+    let _permit = permit().await;
     tokio::task::spawn_blocking(move || {
         argon2()
             .hash_password(password.as_bytes())
@@ -46,6 +72,7 @@ pub async fn verify(password: &str, phc: Option<&str>) -> bool {
         Some(h) => (h.to_owned(), true),
         None => (DUMMY_HASH.clone(), false),
     };
+    let _permit = permit().await;
     tokio::task::spawn_blocking(move || {
         argon2()
             .verify_password(password.as_bytes(), phc.as_str())
