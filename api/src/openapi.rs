@@ -47,13 +47,83 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Documents the problem answers every operation can give but no handler lists: body
+/// rejections (400, 413, 415, 422) on operations with a body, 401 on authenticated ones, and
+/// 503 (a dependency down) on every `/api/v1` operation.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        crate::error::PROBLEM_JSON,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description));
+                };
+                if op.request_body.is_some() {
+                    add("400", "The body is not valid JSON (`malformed_json`).");
+                    add(
+                        "413",
+                        "The body is larger than `KEEL_API_BODY_LIMIT_BYTES` (`payload_too_large`).",
+                    );
+                    add(
+                        "415",
+                        "The body is not sent as `application/json` (`unsupported_media_type`).",
+                    );
+                    add(
+                        "422",
+                        "The body does not have the documented shape (`invalid_body`); `errors` names the field.",
+                    );
+                }
+                if op.security.is_some() {
+                    add(
+                        "401",
+                        "Missing, malformed, expired or wrongly signed access token, or a revoked session (`unauthorized`).",
+                    );
+                }
+                if path.starts_with("/api/v1/") {
+                    add(
+                        "503",
+                        "PostgreSQL or Redis is unavailable (`service_unavailable`); retry after `Retry-After`.",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Builds the whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = App::new()
+    let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    // Derive modifiers run before the handlers' paths are collected; this one needs them.
+    utoipa::Modify::modify(&ProblemResponses, &mut doc);
     doc
 }
 

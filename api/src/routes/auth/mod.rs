@@ -102,7 +102,7 @@ pub struct RefreshTokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
     /// The account's email address.
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: String,
 }
 

@@ -16,13 +16,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Email address (normalised: trimmed, lowercased).
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: String,
     /// 10 to 128 characters, not common, not built from the email or name.
-    #[schema(example = "violet-anchor-mosaic-71")]
+    #[schema(example = "violet-anchor-mosaic-71", min_length = 10, max_length = 128)]
     pub password: String,
     /// Display name, 1 to 100 characters.
-    #[schema(example = "Ada Lovelace")]
+    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub name: String,
 }
 
