@@ -35,12 +35,7 @@ async fn register_creates_an_unverified_user_and_queues_a_verification_email() {
             .is_some_and(|l| l.starts_with("http://localhost:3000/verify-email?token="))
     );
     let (access, _) = app.login("ada@example.com", PASSWORD).await;
-    let me: Value = app
-        .get_authed("/api/v1/users/me", &access)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me: Value = app.me(&access).await;
     assert_eq!(me["email_verified"], false);
 }
 
@@ -134,12 +129,7 @@ async fn a_verification_link_works_once() {
     assert_eq!(problem(again, 422).await["errors"][0]["field"], "token");
     assert_eq!(problem(garbage, 422).await["errors"][0]["field"], "token");
     let (access, _) = app.login("ada@example.com", PASSWORD).await;
-    let me: Value = app
-        .get_authed("/api/v1/users/me", &access)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me: Value = app.me(&access).await;
     assert_eq!(me["email_verified"], true);
 }
 
@@ -289,12 +279,7 @@ async fn an_email_change_takes_effect_only_once_the_new_address_is_verified() {
         .post_json("/api/v1/auth/verify-email", json!({"token": token}))
         .await;
     assert_eq!(verified.status(), 204);
-    let me: Value = app
-        .get_authed("/api/v1/users/me", &access)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me: Value = app.me(&access).await;
     assert_eq!(me["email"], "countess@example.com");
 
     let bad = patch(json!({"email": "no"})).await.expect("sent");

@@ -50,6 +50,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `GET /api/v1/users/me` with `token`, as JSON.
+    pub async fn me(&self, token: &str) -> serde_json::Value {
+        self.get_authed("/api/v1/users/me", token)
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Every `send_email` job waiting in the outbox as (to, template, data).
     pub async fn outbox_emails(&self) -> Vec<(String, String, serde_json::Value)> {
         let client = self.db.client().await;

@@ -115,12 +115,7 @@ async fn github_sign_in_links_an_existing_account_through_a_verified_email() {
     let fake = FakeOAuthProvider::start("gh-client", "gh-secret", profile("ada@example.com", true));
     let app = app_with("github", &fake).await;
     let (access, _) = app.signed_in_user("ada@example.com").await;
-    let me: Value = app
-        .get_authed("/api/v1/users/me", &access)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me: Value = app.me(&access).await;
 
     let (code, state) = browser_round_trip(&app, "github").await;
     let res = callback(&app, "github", &code, &state).await;

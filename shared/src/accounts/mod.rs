@@ -266,20 +266,31 @@ pub async fn reset_password(
     let user = users::by_id(&tx, user_id)
         .await?
         .ok_or(AccountError::InvalidToken)?;
+    set_password(&tx, &user, new_password, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks and stores `new_password`, signs out every session but `keep`, and queues the
+/// "password changed" notice (in the caller's transaction).
+async fn set_password(
+    tx: &impl GenericClient,
+    user: &users::User,
+    new_password: &str,
+    keep: Option<Uuid>,
+) -> Result<(), AccountError> {
     let new_password = NewPassword::parse(new_password, &[&user.email, &user.name])?;
     let hash = password::hash(new_password.expose()).await?;
-    users::set_password_hash(&tx, user.id, &hash).await?;
-    db::sessions::revoke_all(&tx, user.id, None).await?;
+    users::set_password_hash(tx, user.id, &hash).await?;
+    db::sessions::revoke_all(tx, user.id, keep).await?;
     send(
-        &tx,
+        tx,
         format!("password-changed:{}", Uuid::now_v7()),
         &user.email,
         "password_changed",
         json!({"name": user.name}),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Changes the password of a signed-in user and signs out their other sessions.
@@ -293,20 +304,9 @@ pub async fn change_password(
     if !password::verify(current, user.password_hash.as_deref()).await {
         return Err(AccountError::WrongPassword);
     }
-    let new_password = NewPassword::parse(new_password, &[&user.email, &user.name])?;
-    let hash = password::hash(new_password.expose()).await?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    users::set_password_hash(&tx, user.id, &hash).await?;
-    db::sessions::revoke_all(&tx, user.id, Some(session)).await?;
-    send(
-        &tx,
-        format!("password-changed:{}", Uuid::now_v7()),
-        &user.email,
-        "password_changed",
-        json!({"name": user.name}),
-    )
-    .await?;
+    set_password(&tx, user, new_password, Some(session)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::AccountError;
-use super::sessions::{LoginOutcome, open_session};
+use super::sessions::{LoginOutcome, finish_login};
 use crate::Config;
 use crate::auth::jwt::JwtKeys;
 use crate::db::{self, PgPool, users};
@@ -61,13 +61,7 @@ pub async fn sign_in(
             }
         }
     };
-    let outcome = if user.totp_enabled {
-        LoginOutcome::MfaRequired {
-            mfa_token: super::two_factor::issue_mfa_token(&tx, &user).await?,
-        }
-    } else {
-        LoginOutcome::Tokens(open_session(&tx, config, jwt, user.id, user_agent, ip).await?)
-    };
+    let outcome = finish_login(&tx, config, jwt, &user, user_agent, ip).await?;
     tx.commit().await?;
     Ok(outcome)
 }

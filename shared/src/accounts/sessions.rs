@@ -118,15 +118,27 @@ pub async fn login(
     }
     let user = user.ok_or(AccountError::InvalidCredentials)?;
     let tx = client.transaction().await?;
-    let outcome = if user.totp_enabled {
-        LoginOutcome::MfaRequired {
-            mfa_token: super::two_factor::issue_mfa_token(&tx, &user).await?,
-        }
-    } else {
-        LoginOutcome::Tokens(open_session(&tx, config, jwt, user.id, user_agent, ip).await?)
-    };
+    let outcome = finish_login(&tx, config, jwt, &user, user_agent, ip).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// After the first factor: a session, or an MFA token when two-factor authentication is on.
+pub(super) async fn finish_login(
+    c: &impl deadpool_postgres::GenericClient,
+    config: &Config,
+    jwt: &JwtKeys,
+    user: &users::User,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<LoginOutcome, AccountError> {
+    Ok(if user.totp_enabled {
+        LoginOutcome::MfaRequired {
+            mfa_token: super::two_factor::issue_mfa_token(c, user).await?,
+        }
+    } else {
+        LoginOutcome::Tokens(open_session(c, config, jwt, user.id, user_agent, ip).await?)
+    })
 }
 
 /// Rotates a refresh token: the old one stops working, a new pair is returned. Presenting an

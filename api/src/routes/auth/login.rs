@@ -2,11 +2,10 @@
 
 use actix_web::{HttpResponse, post, web};
 use keel_shared::accounts::{self, AccountError};
-use keel_shared::ratelimit::Decision;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{LoginResponse, limit_ip, parse_email};
+use super::{LoginResponse, check_failures, limit_ip, parse_email, record_failure};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -47,16 +46,7 @@ pub async fn login(
     limit_ip(&state, "login", &client.ip).await?;
     let email = parse_email(&body.email)?;
     let failures = format!("login-failures:{email}:{}", client.ip);
-    let auth = &state.config.auth;
-    if let Decision::Limited { retry_after } = state
-        .limiter
-        .check(&failures, auth.login_max_failures)
-        .await?
-    {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry_after.as_secs().max(1),
-        });
-    }
+    check_failures(&state, &failures).await?;
     match accounts::login(
         &state.db,
         &state.config,
@@ -73,10 +63,7 @@ pub async fn login(
             Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
         Err(AccountError::InvalidCredentials) => {
-            state
-                .limiter
-                .hit(&failures, u32::MAX, auth.rate_window)
-                .await?;
+            record_failure(&state, &failures).await?;
             Err(ApiError::InvalidCredentials)
         }
         Err(e) => Err(ApiError::account(e, "password")),

@@ -2,11 +2,10 @@
 
 use actix_web::{HttpResponse, post, web};
 use keel_shared::accounts::{AccountError, two_factor};
-use keel_shared::ratelimit::Decision;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::TokenResponse;
+use super::{TokenResponse, check_failures, record_failure};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -59,16 +58,7 @@ pub async fn login_2fa(
             other => ApiError::account(other, "password"),
         })?;
     let failures = format!("mfa-failures:{user}");
-    let auth = &state.config.auth;
-    if let Decision::Limited { retry_after } = state
-        .limiter
-        .check(&failures, auth.login_max_failures)
-        .await?
-    {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry_after.as_secs().max(1),
-        });
-    }
+    check_failures(&state, &failures).await?;
     match two_factor::complete_login(
         &state.db,
         &state.config,
@@ -86,10 +76,7 @@ pub async fn login_2fa(
             Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
         }
         Err(AccountError::InvalidCode) => {
-            state
-                .limiter
-                .hit(&failures, u32::MAX, auth.rate_window)
-                .await?;
+            record_failure(&state, &failures).await?;
             Err(ApiError::account(AccountError::InvalidCode, "code"))
         }
         Err(e) => Err(ApiError::account(e, "password")),

@@ -135,15 +135,20 @@ pub async fn limit_email(
     name: &str,
     email: &EmailAddress,
 ) -> Result<(), ApiError> {
-    match state
+    let decision = state
         .limiter
         .hit(
             &format!("{name}:email:{email}"),
             PER_EMAIL_LIMIT,
             state.config.auth.rate_window,
         )
-        .await?
-    {
+        .await?;
+    allowed(decision)
+}
+
+/// `Ok` when allowed, else 429 with `Retry-After`.
+pub fn allowed(decision: Decision) -> Result<(), ApiError> {
+    match decision {
         Decision::Allowed => Ok(()),
         Decision::Limited { retry_after } => Err(ApiError::TooManyRequests {
             retry_after_secs: retry_after.as_secs().max(1),
@@ -151,21 +156,35 @@ pub async fn limit_email(
     }
 }
 
+/// 429 when the failure counter `key` reached `KEEL_LOGIN_MAX_FAILURES`.
+pub async fn check_failures(state: &AppState, key: &str) -> Result<(), ApiError> {
+    allowed(
+        state
+            .limiter
+            .check(key, state.config.auth.login_max_failures)
+            .await?,
+    )
+}
+
+/// Counts one failure under `key` for the window.
+pub async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
+    state
+        .limiter
+        .hit(key, u32::MAX, state.config.auth.rate_window)
+        .await?;
+    Ok(())
+}
+
 /// Counts a request from `ip` to the endpoint `name` against the per-IP limit.
 pub async fn limit_ip(state: &AppState, name: &str, ip: &str) -> Result<(), ApiError> {
     let auth = &state.config.auth;
-    match state
+    let decision = state
         .limiter
         .hit(
             &format!("{name}:ip:{ip}"),
             auth.per_ip_limit,
             auth.rate_window,
         )
-        .await?
-    {
-        Decision::Allowed => Ok(()),
-        Decision::Limited { retry_after } => Err(ApiError::TooManyRequests {
-            retry_after_secs: retry_after.as_secs().max(1),
-        }),
-    }
+        .await?;
+    allowed(decision)
 }
