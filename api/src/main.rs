@@ -98,17 +98,18 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
     Ok(())
 }
 
-/// One line from standard input (a prompt on stderr when it is a terminal); `None` if empty.
+/// The password: typed at a prompt without echo when standard input is a terminal, else one
+/// line of standard input. `None` when empty (promote an existing account).
 fn read_password() -> anyhow::Result<Option<String>> {
-    use std::io::{BufRead, IsTerminal, Write};
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        let mut err = std::io::stderr();
-        err.write_all(b"Password for a new account (leave empty to promote an existing one): ")?;
-        err.flush()?;
-    }
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(
+            "Password for a new account (leave empty to promote an existing one): ",
+        )?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     Ok((!password.is_empty()).then_some(password))
 }
