@@ -5,7 +5,7 @@ use keel_shared::accounts::{AccountError, two_factor};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{TokenResponse, check_failures, record_failure};
+use super::{TokenResponse, check_failures, limit_ip, record_failure};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub struct Login2faRequest {
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
         (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes, or requests from this IP; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/login/2fa")]
@@ -42,6 +42,7 @@ pub async fn login_2fa(
     client: ClientInfo,
     body: web::Json<Login2faRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_ip(&state, "login-2fa", &client.ip).await?;
     if body.code.is_none() && body.recovery_code.is_none() {
         return Err(ApiError::InvalidField {
             field: "code",
