@@ -124,28 +124,9 @@ async fn register_verify_login_refresh_2fa_and_logout_with_real_email() {
         .map_or(access, str::to_owned);
 
     // Turn on 2FA; its notice arrives too.
-    let setup: Value = app
-        .client
-        .post(app.url("/api/v1/auth/2fa/setup"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
-    let secret = setup["secret"].as_str().expect("secret");
-    let now = u64::try_from(chrono::Utc::now().timestamp()).expect("now");
-    let enable_code = keel_shared::auth::totp::code_for_base32(secret, now - 30).expect("code");
-    let enabled = app
-        .client
-        .post(app.url("/api/v1/auth/2fa/enable"))
-        .bearer_auth(&access)
-        .json(&json!({"code": enable_code}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(enabled.status(), 200);
+    let (secret, _) = app.enable_2fa(&access).await;
+    let secret = secret.as_str();
+    let now = crate::helpers::now_secs();
     let notice = mail_with_subject(&sink, "Two-factor authentication is on for Acme").await;
     assert_eq!(
         notice.header("Subject").as_deref(),

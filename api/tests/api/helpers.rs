@@ -59,6 +59,41 @@ impl TestApp {
             .expect("json")
     }
 
+    /// Sets up and enables 2FA for the holder of `access` with a code from a step back (so a
+    /// login right after can use the current step); returns (base32 secret, recovery codes).
+    pub async fn enable_2fa(&self, access: &str) -> (String, Vec<String>) {
+        let setup: serde_json::Value = self
+            .client
+            .post(self.url("/api/v1/auth/2fa/setup"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        let secret = setup["secret"].as_str().expect("secret").to_owned();
+        let code =
+            keel_shared::auth::totp::code_for_base32(&secret, now_secs() - 30).expect("code");
+        let res = self
+            .client
+            .post(self.url("/api/v1/auth/2fa/enable"))
+            .bearer_auth(access)
+            .json(&serde_json::json!({"code": code}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 200, "enable 2FA");
+        let body: serde_json::Value = res.json().await.expect("json");
+        let codes = body["recovery_codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .map(|c| c.as_str().expect("str").to_owned())
+            .collect();
+        (secret, codes)
+    }
+
     /// Every `send_email` job waiting in the outbox as (to, template, data).
     pub async fn outbox_emails(&self) -> Vec<(String, String, serde_json::Value)> {
         let client = self.db.client().await;
@@ -129,6 +164,11 @@ impl TestApp {
             body["refresh_token"].as_str().expect("refresh").to_owned(),
         )
     }
+}
+
+/// Unix time in seconds.
+pub fn now_secs() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).expect("time")
 }
 
 /// A password that passes the rules.

@@ -78,14 +78,8 @@ async fn google_sign_in_creates_a_verified_account_then_signs_into_it_again() {
     assert_eq!(first.status(), 200);
     let tokens: Value = first.json().await.expect("json");
     let me: Value = app
-        .get_authed(
-            "/api/v1/users/me",
-            tokens["access_token"].as_str().expect("token"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .me(tokens["access_token"].as_str().expect("token"))
+        .await;
     assert_eq!(
         (me["email"].as_str(), me["email_verified"].as_bool()),
         (Some("grace@example.com"), Some(true))
@@ -98,15 +92,7 @@ async fn google_sign_in_creates_a_verified_account_then_signs_into_it_again() {
         .json()
         .await
         .expect("json");
-    let me_again: Value = app
-        .get_authed(
-            "/api/v1/users/me",
-            again["access_token"].as_str().expect("token"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me_again: Value = app.me(again["access_token"].as_str().expect("token")).await;
     assert_eq!(me_again["id"], me["id"], "the same account");
 }
 
@@ -123,14 +109,8 @@ async fn github_sign_in_links_an_existing_account_through_a_verified_email() {
     assert_eq!(res.status(), 200);
     let tokens: Value = res.json().await.expect("json");
     let linked: Value = app
-        .get_authed(
-            "/api/v1/users/me",
-            tokens["access_token"].as_str().expect("token"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .me(tokens["access_token"].as_str().expect("token"))
+        .await;
     assert_eq!(linked["id"], me["id"]);
 }
 
@@ -217,26 +197,7 @@ async fn an_oauth_sign_in_to_an_account_with_2fa_asks_for_the_code() {
     let fake = FakeOAuthProvider::start("gh-client", "gh-secret", profile("ada@example.com", true));
     let app = app_with("github", &fake).await;
     let (access, _) = app.signed_in_user("ada@example.com").await;
-    let setup: Value = app
-        .client
-        .post(app.url("/api/v1/auth/2fa/setup"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
-    let now = u64::try_from(chrono::Utc::now().timestamp()).expect("now");
-    let code = keel_shared::auth::totp::code_for_base32(setup["secret"].as_str().expect("s"), now)
-        .expect("code");
-    app.client
-        .post(app.url("/api/v1/auth/2fa/enable"))
-        .bearer_auth(&access)
-        .json(&json!({"code": code}))
-        .send()
-        .await
-        .expect("sent");
+    app.enable_2fa(&access).await;
 
     let (oauth_code, state) = browser_round_trip(&app, "github").await;
     let body: Value = callback(&app, "github", &oauth_code, &state)
