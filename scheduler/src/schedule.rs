@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use keel_shared::Config;
-use keel_shared::jobs::payloads::{PurgeDeadJobs, PurgeSentEmails, RecordQueueDepth};
+use keel_shared::jobs::payloads::{
+    PurgeDeadJobs, PurgeExpiredTokens, PurgeSentEmails, RecordQueueDepth,
+};
 use keel_shared::jobs::{Envelope, Job, Queue};
 
 /// What to do with slots missed while no scheduler ran.
@@ -79,6 +81,12 @@ pub fn entries() -> Vec<Entry> {
                     older_than_hours: c.worker.dead_retention_hours,
                 })
             },
+        },
+        Entry {
+            name: "purge_expired_tokens",
+            cron: "0 15 * * * *",
+            misfire: Misfire::Once,
+            job: |_| JobSpec::of(&PurgeExpiredTokens {}),
         },
         Entry {
             name: "purge_sent_emails",

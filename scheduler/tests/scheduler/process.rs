@@ -10,8 +10,7 @@ use keel_shared::testing::{
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-scheduler");
-const EVERY_SECOND: &str =
-    "record_queue_depth=* * * * * *;purge_dead_jobs=off;purge_sent_emails=off";
+const EVERY_SECOND: &str = "record_queue_depth=* * * * * *;purge_dead_jobs=off;purge_sent_emails=off;purge_expired_tokens=off";
 
 fn env_on(
     addr: &str,
@@ -110,12 +109,16 @@ fn list_prints_every_entry_with_its_next_fire_times() {
     );
     assert!(stdout.contains("purge_sent_emails    off"), "{stdout}");
     assert!(
+        stdout.contains("purge_expired_tokens 0 15 * * * *"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("record_queue_depth   */15 * * * * *"),
         "{stdout}"
     );
     assert_eq!(
         stdout.matches("    next: ").count(),
-        4,
+        6,
         "two per enabled entry: {stdout}"
     );
 }

@@ -185,3 +185,24 @@ pub async fn list_active(
         })
         .collect())
 }
+
+/// Deletes sessions that expired or were revoked more than a day ago (their refresh tokens
+/// go with them), and email tokens that expired or were used more than a day ago. Returns
+/// (sessions, tokens) deleted.
+pub async fn purge_ended(c: &impl GenericClient) -> Result<(u64, u64), tokio_postgres::Error> {
+    let sessions = c
+        .execute(
+            "DELETE FROM sessions WHERE expires_at < now() - interval '1 day'
+                                     OR revoked_at < now() - interval '1 day'",
+            &[],
+        )
+        .await?;
+    let tokens = c
+        .execute(
+            "DELETE FROM user_tokens WHERE expires_at < now() - interval '1 day'
+                                        OR used_at < now() - interval '1 day'",
+            &[],
+        )
+        .await?;
+    Ok((sessions, tokens))
+}

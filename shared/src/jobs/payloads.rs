@@ -81,3 +81,14 @@ impl Job for PurgeSentEmails {
     const QUEUE: &'static str = "critical";
     const MAX_ATTEMPTS: u32 = 3;
 }
+
+/// Deletes expired or used email tokens and ended sessions (periodic).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeExpiredTokens {}
+
+impl Job for PurgeExpiredTokens {
+    const NAME: &'static str = "purge_expired_tokens";
+    const QUEUE: &'static str = "critical";
+    const MAX_ATTEMPTS: u32 = 3;
+}

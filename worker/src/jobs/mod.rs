@@ -3,6 +3,7 @@
 
 pub mod noop;
 pub mod purge_dead_jobs;
+pub mod purge_expired_tokens;
 pub mod purge_sent_emails;
 pub mod record_queue_depth;
 pub mod send_email;
@@ -153,6 +154,7 @@ pub fn registry() -> Registry {
     r.register::<Noop, _, _>(noop::run)
         .register::<SendEmail, _, _>(send_email::run)
         .register::<PurgeDeadJobs, _, _>(purge_dead_jobs::run)
+        .register::<PurgeExpiredTokens, _, _>(purge_expired_tokens::run)
         .register::<PurgeSentEmails, _, _>(purge_sent_emails::run)
         .register::<RecordQueueDepth, _, _>(record_queue_depth::run);
     r

@@ -307,3 +307,42 @@ fn every_worker_process_gets_its_own_identity() {
     assert_ne!(a, b);
     assert!(a.contains(&std::process::id().to_string()));
 }
+
+#[tokio::test]
+async fn purge_expired_tokens_deletes_ended_sessions_and_spent_tokens_only() {
+    let env = TestEnv::new().await;
+    let client = env.ctx.db.get().await.expect("conn");
+    client
+        .batch_execute(
+            "INSERT INTO users (id, email, name) VALUES ('00000000-0000-7000-8000-000000000001', 'a@example.com', 'A');
+             INSERT INTO sessions (id, user_id, expires_at) VALUES
+               ('00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-000000000001', now() - interval '2 days'),
+               ('00000000-0000-7000-8000-0000000000a2', '00000000-0000-7000-8000-000000000001', now() + interval '2 days');
+             INSERT INTO user_tokens (token_hash, user_id, purpose, email, expires_at) VALUES
+               ('\\x01', '00000000-0000-7000-8000-000000000001', 'verify_email', 'a@example.com', now() - interval '2 days'),
+               ('\\x02', '00000000-0000-7000-8000-000000000001', 'verify_email', 'a@example.com', now() + interval '2 days');",
+        )
+        .await
+        .expect("seed");
+    let worker = env.start(registry());
+
+    env.queue()
+        .enqueue(&keel_shared::jobs::payloads::PurgeExpiredTokens {})
+        .await
+        .expect("enqueued");
+
+    env.wait_for("critical", Duration::from_secs(10), |s| s.processed == 1)
+        .await;
+    let left: (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM user_tokens)",
+                &[],
+            )
+            .await
+            .expect("count");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(left, (1, 1), "only the live session and token remain");
+    worker.stop().await;
+}

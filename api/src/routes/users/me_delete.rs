@@ -19,7 +19,9 @@ pub struct DeleteMeRequest {
 
 /// Delete my account.
 ///
-/// Deletes the user row; its tokens and sessions are deleted with it (nothing is kept).
+/// Deletes the user row; its tokens, sessions and linked sign-in providers are deleted with it
+/// (nothing is kept). An account created through social login has no password: it sets one
+/// through `/auth/password/forgot` first.
 #[utoipa::path(
     tag = "users",
     operation_id = "delete_users_me",
