@@ -8,20 +8,7 @@ use keel_scheduler::firing::{Scheduler, TickReport};
 use keel_scheduler::schedule::{JobSpec, Misfire, Resolved};
 use keel_shared::jobs::Queue;
 use keel_shared::jobs::payloads::Noop;
-use keel_shared::redis::Keys;
 use keel_shared::testing::TestRedis;
-
-fn queue(redis: &TestRedis) -> Queue {
-    let config = keel_shared::Config::from_vars([
-        ("REDIS_URL", redis.url.as_str()),
-        ("KEEL_REDIS_PREFIX", redis.prefix.as_str()),
-    ])
-    .expect("config");
-    Queue::new(
-        keel_shared::redis::pool(&config.redis).expect("pool"),
-        Keys::new(config.redis.key_prefix),
-    )
-}
 
 fn entry(cron: &str, misfire: Misfire) -> Resolved {
     Resolved {
@@ -58,7 +45,7 @@ async fn fired_slots(q: &Queue) -> Vec<i64> {
 #[tokio::test]
 async fn the_first_tick_ever_fires_nothing_then_each_due_slot_fires() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     let s = Scheduler::new(
         vec![entry("*/5 * * * * *", Misfire::Skip)],
         q.clone(),
@@ -85,7 +72,7 @@ async fn the_first_tick_ever_fires_nothing_then_each_due_slot_fires() {
 #[tokio::test]
 async fn two_replicas_ticking_together_fire_each_slot_once() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     let grace = Duration::from_secs(300);
     let a = Scheduler::new(vec![entry("* * * * * *", Misfire::Skip)], q.clone(), grace);
     let b = Scheduler::new(vec![entry("* * * * * *", Misfire::Skip)], q.clone(), grace);
@@ -112,7 +99,7 @@ async fn two_replicas_ticking_together_fire_each_slot_once() {
 #[tokio::test]
 async fn slots_missed_while_down_are_skipped_under_skip() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     q.advance_slot_cursor("test_entry", at(0, 0, 0).timestamp_millis())
         .await
         .expect("cursor");
@@ -139,7 +126,7 @@ async fn slots_missed_while_down_are_skipped_under_skip() {
 #[tokio::test]
 async fn the_latest_missed_slot_runs_once_under_once() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     q.advance_slot_cursor("test_entry", at(0, 0, 0).timestamp_millis())
         .await
         .expect("cursor");
@@ -162,7 +149,7 @@ async fn the_latest_missed_slot_runs_once_under_once() {
 #[tokio::test]
 async fn a_missed_slot_older_than_the_grace_window_is_skipped_even_under_once() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     q.advance_slot_cursor("test_entry", at(0, 0, 0).timestamp_millis())
         .await
         .expect("cursor");
@@ -182,7 +169,7 @@ async fn a_missed_slot_older_than_the_grace_window_is_skipped_even_under_once() 
 #[tokio::test]
 async fn a_disabled_entry_never_fires() {
     let redis = TestRedis::new();
-    let q = queue(&redis);
+    let q = redis.queue();
     let mut off = entry("* * * * * *", Misfire::Skip);
     off.schedule = None;
     let s = Scheduler::new(vec![off], q.clone(), Duration::from_secs(300));

@@ -3,11 +3,7 @@
 
 use std::time::Duration;
 
-use keel_shared::jobs::Queue;
-use keel_shared::redis::Keys;
-use keel_shared::testing::{
-    ChildProcess, TestDb, TestRedis, free_port, test_config, test_env_with,
-};
+use keel_shared::testing::{ChildProcess, TestDb, TestRedis, free_port, test_env_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-scheduler");
 const EVERY_SECOND: &str = "record_queue_depth=* * * * * *;purge_dead_jobs=off;purge_sent_emails=off;purge_expired_tokens=off";
@@ -69,11 +65,7 @@ async fn three_replicas_fire_each_slot_exactly_once_even_when_one_is_killed() {
         assert_eq!(r.wait().code(), Some(0), "{}", r.stderr());
     }
 
-    let config = test_config(&db, &redis, &[]);
-    let queue = Queue::new(
-        keel_shared::redis::pool(&config.redis).expect("pool"),
-        Keys::new(config.redis.key_prefix),
-    );
+    let queue = redis.queue();
     let slots: Vec<i64> = queue
         .peek("critical")
         .await

@@ -16,7 +16,7 @@ pub use db::TestDb;
 pub use oauth::{FakeOAuthProvider, FakeProfile};
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
-pub use redis::TestRedis;
+pub use redis::{TestRedis, wait_for_queue};
 pub use smtp::{ReceivedMail, SmtpSink};
 
 use std::net::SocketAddr;

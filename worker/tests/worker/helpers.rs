@@ -8,7 +8,7 @@ use std::time::Duration;
 use keel_shared::email::Mailer;
 use keel_shared::jobs::{Queue, QueueStats};
 use keel_shared::redis::Keys;
-use keel_shared::testing::{SmtpSink, TestDb, TestRedis, test_config};
+use keel_shared::testing::{SmtpSink, TestDb, TestRedis, test_config, wait_for_queue};
 use keel_worker::context::JobContext;
 use keel_worker::jobs::Registry;
 use keel_worker::runtime::{Options, Runtime, worker_id};
@@ -102,18 +102,7 @@ impl TestEnv {
         timeout: Duration,
         done: impl Fn(&QueueStats) -> bool,
     ) -> QueueStats {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let stats = self.stats(queue).await;
-            if done(&stats) {
-                return stats;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "queue {queue} did not reach the expected state within {timeout:?}: {stats:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        wait_for_queue(self.queue(), queue, timeout, done).await
     }
 }
 

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use keel_shared::jobs::payloads::{Noop, SendEmail};
 use keel_shared::jobs::{Queue, QueueStats};
-use keel_shared::redis::Keys;
 use keel_shared::testing::{
     ChildProcess, SmtpSink, TcpProxy, TestDb, TestRedis, base_database_url, free_port, host_port,
-    test_config, test_env_with, with_address,
+    test_env_with, wait_for_queue, with_address,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_keel-worker");
@@ -24,37 +23,34 @@ fn env_on(
     test_env_with(db, redis, &vars)
 }
 
-fn queue_for(db: &TestDb, redis: &TestRedis) -> Queue {
-    let config = test_config(db, redis, &[]);
-    Queue::new(
-        keel_shared::redis::pool(&config.redis).expect("pool"),
-        Keys::new(config.redis.key_prefix),
-    )
-}
-
 async fn stats(queue: &Queue, name: &str) -> QueueStats {
-    queue
-        .stats(&[name.to_owned()])
-        .await
-        .expect("stats")
-        .remove(0)
+    wait_for_queue(queue, name, Duration::ZERO, |_| true).await
 }
 
-async fn wait_for(
-    queue: &Queue,
-    name: &str,
-    timeout: Duration,
-    done: impl Fn(&QueueStats) -> bool,
-) -> QueueStats {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let s = stats(queue, name).await;
-        if done(&s) {
-            return s;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{name}: {s:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// A worker process on its own probe port with one `noop` job sleeping `sleep_ms` in flight.
+async fn worker_with_a_job_in_flight(
+    db: &TestDb,
+    redis: &TestRedis,
+    extra: &[(&str, &str)],
+    sleep_ms: u64,
+) -> (ChildProcess, String, Queue) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut process = ChildProcess::spawn(BIN, &[], &env_on(&addr, db, redis, extra));
+    process
+        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
+        .await;
+    let queue = redis.queue();
+    queue
+        .enqueue(&Noop {
+            sleep_ms: Some(sleep_ms),
+        })
+        .await
+        .expect("enqueued");
+    wait_for_queue(&queue, "default", Duration::from_secs(10), |s| {
+        s.in_flight == 1
+    })
+    .await;
+    (process, addr, queue)
 }
 
 #[tokio::test]
@@ -65,9 +61,9 @@ async fn the_worker_answers_probes_and_metrics_and_exits_0_on_sigterm() {
     process
         .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
         .await;
-    let queue = queue_for(&db, &redis);
+    let queue = redis.queue();
     queue.enqueue(&Noop::default()).await.expect("enqueued");
-    wait_for(&queue, "default", Duration::from_secs(10), |s| {
+    wait_for_queue(&queue, "default", Duration::from_secs(10), |s| {
         s.processed == 1
     })
     .await;
@@ -98,22 +94,7 @@ async fn the_worker_answers_probes_and_metrics_and_exits_0_on_sigterm() {
 #[tokio::test]
 async fn sigterm_lets_the_job_in_flight_finish_while_readyz_says_draining() {
     let (db, redis) = (TestDb::migrated().await, TestRedis::new());
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut process = ChildProcess::spawn(BIN, &[], &env_on(&addr, &db, &redis, &[]));
-    process
-        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
-        .await;
-    let queue = queue_for(&db, &redis);
-    queue
-        .enqueue(&Noop {
-            sleep_ms: Some(1500),
-        })
-        .await
-        .expect("enqueued");
-    wait_for(&queue, "default", Duration::from_secs(10), |s| {
-        s.in_flight == 1
-    })
-    .await;
+    let (mut process, addr, queue) = worker_with_a_job_in_flight(&db, &redis, &[], 1500).await;
 
     process.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -132,23 +113,9 @@ async fn sigterm_lets_the_job_in_flight_finish_while_readyz_says_draining() {
 #[tokio::test]
 async fn sigterm_hands_back_a_job_that_outlives_the_grace_period() {
     let (db, redis) = (TestDb::migrated().await, TestRedis::new());
-    let addr = format!("127.0.0.1:{}", free_port());
-    let env = env_on(&addr, &db, &redis, &[("KEEL_SHUTDOWN_GRACE_SECS", "1")]);
-    let mut process = ChildProcess::spawn(BIN, &[], &env);
-    process
-        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
-        .await;
-    let queue = queue_for(&db, &redis);
-    queue
-        .enqueue(&Noop {
-            sleep_ms: Some(30_000),
-        })
-        .await
-        .expect("enqueued");
-    wait_for(&queue, "default", Duration::from_secs(10), |s| {
-        s.in_flight == 1
-    })
-    .await;
+    let (mut process, _, queue) =
+        worker_with_a_job_in_flight(&db, &redis, &[("KEEL_SHUTDOWN_GRACE_SECS", "1")], 30_000)
+            .await;
 
     process.terminate();
 
@@ -178,7 +145,7 @@ async fn a_sigkilled_workers_email_job_completes_on_another_worker_and_is_sent_o
             Duration::from_secs(20),
         )
         .await;
-    let queue = queue_for(&db, &redis);
+    let queue = redis.queue();
     sink.stall(true);
     queue
         .enqueue(&SendEmail {
@@ -199,7 +166,7 @@ async fn a_sigkilled_workers_email_job_completes_on_another_worker_and_is_sent_o
     let mut second = ChildProcess::spawn(BIN, &[], &env_on(&second_addr, &db, &redis, &extra));
 
     let mails = sink.wait_for(1, Duration::from_secs(20)).await;
-    let s = wait_for(&queue, "email", Duration::from_secs(10), |s| {
+    let s = wait_for_queue(&queue, "email", Duration::from_secs(10), |s| {
         s.processed == 1
     })
     .await;
