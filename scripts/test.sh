@@ -58,15 +58,15 @@ lint_workflows() {
 # and content types as documented. (Semantic rejections of schema-valid input — a wrong
 # password, an unknown token — are expected, so that check is left out.)
 contract_tests() {
-  local venv=$tools/venv port db_url pid status
+  local venv=$tools/venv port db_url pid status db=keel_contract_$$
   if [[ ! -x $venv/bin/st ]]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet schemathesis==4.32.5
   fi
   cargo build --workspace --all-features --bins --quiet
-  psql_admin "DROP DATABASE IF EXISTS keel_contract WITH (FORCE)"
-  psql_admin "CREATE DATABASE keel_contract"
-  db_url=$(url_with_database "$DATABASE_URL" keel_contract)
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  psql_admin "CREATE DATABASE $db"
+  db_url=$(url_with_database "$DATABASE_URL" "$db")
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DATABASE_URL=$db_url "$CARGO_TARGET_DIR/debug/keel-api" migrate
   DATABASE_URL=$db_url KEEL_API_ADDR=127.0.0.1:$port RUST_LOG=error KEEL_REDIS_PREFIX="keelcontract:$$" \
@@ -78,7 +78,7 @@ contract_tests() {
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --no-color || status=$?
   kill -TERM "$pid"; wait "$pid" || true
-  psql_admin "DROP DATABASE IF EXISTS keel_contract WITH (FORCE)"
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   return "$status"
 }
 
