@@ -16,7 +16,7 @@ use crate::redis::{self as keel_redis, RedisPool};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
-    /// It answered.
+    /// It answered within the timeout, without an error.
     Up,
     /// It did not answer, or answered with an error.
     Down,
@@ -25,7 +25,7 @@ pub enum CheckStatus {
 /// The result of checking one dependency.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    /// Up or down.
+    /// `up` when it answered within the timeout, else `down`.
     pub status: CheckStatus,
     /// How long the check took.
     pub latency_ms: u64,

@@ -28,11 +28,13 @@ pub struct Profile {
     pub email: Option<String>,
     /// Whether the provider verified that email.
     pub email_verified: bool,
-    /// A display name.
+    /// The name to show: the provider's display name, else the email (Google) or the login
+    /// (GitHub).
     pub name: String,
 }
 
-/// Why a flow failed.
+/// Why a sign-in flow could not finish: a bad `state` is the client's fault, the other
+/// variants are the provider's or Redis's.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     /// Unknown, expired, used, or issued for another provider.
@@ -44,7 +46,7 @@ pub enum OAuthError {
     /// The provider could not be reached.
     #[error("the provider is unreachable: {0}")]
     Unreachable(#[from] reqwest::Error),
-    /// Redis failed.
+    /// The `state` could not be stored in or taken from Redis.
     #[error(transparent)]
     Redis(#[from] crate::redis::RedisError),
 }
@@ -61,7 +63,8 @@ impl From<deadpool_redis::PoolError> for OAuthError {
     }
 }
 
-/// Runs OAuth flows.
+/// The configured providers, with the HTTP client and the Redis store for `state` and PKCE
+/// verifiers; any api replica can finish a flow another started.
 #[derive(Clone)]
 pub struct OAuth {
     http: reqwest::Client,

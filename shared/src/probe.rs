@@ -23,9 +23,9 @@ use crate::redis::RedisPool;
 /// What the probe handlers need.
 #[derive(Clone)]
 pub struct ProbeState {
-    /// PostgreSQL pool to check.
+    /// PostgreSQL pool `/readyz` pings: the process's own, so the probe sees what the work sees.
     pub pg: PgPool,
-    /// Redis pool to check.
+    /// Redis pool `/readyz` pings (the process's own pool).
     pub redis: RedisPool,
     /// Per-dependency readiness timeout.
     pub timeout: Duration,
@@ -95,7 +95,7 @@ impl ProbeServer {
         Ok(Self { addr, handle, task })
     }
 
-    /// Where it listens.
+    /// The address it bound (with the real port when it was asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

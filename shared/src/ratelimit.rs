@@ -10,11 +10,11 @@ use crate::redis::{Keys, RedisError, RedisPool};
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Go ahead.
+    /// Within the limit: serve the request (the hit was counted).
     Allowed,
     /// Over the limit until the window ends.
     Limited {
-        /// When to try again.
+        /// Time left in the current window, for the `Retry-After` header.
         retry_after: Duration,
     },
 }

@@ -61,7 +61,7 @@ pub enum RedisError {
     /// No connection could be had in time.
     #[error("no Redis connection: {0}")]
     Pool(#[from] deadpool_redis::PoolError),
-    /// A command failed.
+    /// The server answered with an error, or the connection broke mid-command.
     #[error("Redis command failed: {0}")]
     Command(#[from] redis::RedisError),
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
-    /// The user.
+    /// The user's id (`users.id`).
     pub sub: Uuid,
     /// The session (refresh-token family) it belongs to.
     pub sid: Uuid,

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-/// A new random token.
+/// A new token: 32 bytes from the OS random source, base64url without padding (43 characters).
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
     // The OS random source failing is not recoverable; uuid v4 would fail the same way.

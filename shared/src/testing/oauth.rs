@@ -19,11 +19,11 @@ use uuid::Uuid;
 pub struct FakeProfile {
     /// The provider's user id.
     pub id: String,
-    /// The primary email.
+    /// The primary email the profile endpoints return; `None` answers without one.
     pub email: Option<String>,
     /// Whether the provider verified it.
     pub verified: bool,
-    /// Display name.
+    /// The display name (`name`) the profile endpoints return.
     pub name: String,
 }
 
@@ -35,7 +35,8 @@ struct State {
     tokens: HashSet<String>,
 }
 
-/// The running fake.
+/// A fake provider running on a loopback port, stopped when dropped; point a provider's
+/// URLs at it with [`FakeOAuthProvider::env`].
 pub struct FakeOAuthProvider {
     base: String,
     state: Arc<Mutex<State>>,

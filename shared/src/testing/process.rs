@@ -95,7 +95,7 @@ impl ChildProcess {
         let _ = self.child.wait();
     }
 
-    /// Sends SIGTERM.
+    /// Sends SIGTERM (what systemd and Kubernetes send to stop a process); does not wait.
     pub fn terminate(&self) {
         self.signal("TERM");
     }

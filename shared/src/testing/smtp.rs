@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-/// One accepted message.
+/// One message the sink accepted (answered `250` after its data).
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
     /// The envelope sender (`MAIL FROM`).
@@ -76,7 +76,7 @@ struct State {
     dropped: usize,
 }
 
-/// The running sink.
+/// A sink running on a loopback port; tests read what it accepted and can make it stall.
 pub struct SmtpSink {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,

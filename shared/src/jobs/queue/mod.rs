@@ -1,6 +1,6 @@
 //! The queue handle. Every Redis command of the job system is in this module: enqueueing
-//! here (api, scheduler, CLI), consuming in [`consume`] (worker), inspecting and operating in
-//! [`inspect`] (CLI, metrics).
+//! here (api, scheduler, CLI), consuming in `consume.rs` (worker), inspecting and operating in
+//! `inspect.rs` (CLI, metrics).
 
 mod consume;
 mod inspect;
