@@ -64,27 +64,27 @@ impl ConfigError {
 /// The whole configuration of a Keel process. Each binary reads the parts it needs.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `APP_ENV`.
+    /// `APP_ENV`: which environment this is, and so which defaults and checks apply.
     pub env: AppEnv,
     /// `KEEL_SECRET_KEY`: the key later used to sign tokens. At least 32 bytes in production.
     pub secret_key: SecretString,
-    /// Logging.
+    /// Logging: the `RUST_LOG` filter and the line format.
     pub log: LogConfig,
-    /// PostgreSQL.
+    /// PostgreSQL: the URL and the pool's size and timeouts.
     pub database: DatabaseConfig,
-    /// Redis.
+    /// Redis: the URL, the pool and the key prefix.
     pub redis: RedisConfig,
-    /// The HTTP api.
+    /// The HTTP api: listen address, worker threads, body limit.
     pub api: ApiConfig,
-    /// Accounts and sessions.
+    /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
-    /// Social login.
+    /// Social login: the configured providers and the redirect page.
     pub oauth: OAuthConfig,
-    /// Outgoing email.
+    /// Outgoing email: the SMTP server, the sender, the base of links.
     pub email: EmailConfig,
     /// The worker's queues and job handling.
     pub worker: WorkerConfig,
-    /// The scheduler.
+    /// The scheduler: schedule overrides and the misfire grace.
     pub scheduler: SchedulerConfig,
     /// `KEEL_WORKER_HEALTH_ADDR`: the worker's probe port.
     pub worker_health_addr: SocketAddr,

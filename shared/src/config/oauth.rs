@@ -10,22 +10,22 @@ use super::vars::Vars;
 pub struct OAuthProviderConfig {
     /// `google` or `github`.
     pub name: &'static str,
-    /// Client id.
+    /// The client id this deployment registered with the provider.
     pub client_id: String,
-    /// Client secret.
+    /// The client secret that goes with `client_id` (sent only to the token endpoint).
     pub client_secret: SecretString,
     /// Authorization endpoint (the browser goes there).
     pub auth_url: String,
-    /// Token endpoint.
+    /// Token endpoint, where the server trades the authorization code for a token.
     pub token_url: String,
     /// Profile endpoint (Google: OpenID userinfo; GitHub: the API base, `/user` and
     /// `/user/emails` are under it).
     pub profile_url: String,
-    /// Scopes asked for.
+    /// Scopes asked for, space-separated as the provider expects them.
     pub scope: &'static str,
 }
 
-/// Social login.
+/// Social login: which providers are on and where they send the browser back.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
     /// `KEEL_OAUTH_REDIRECT_URL`: the frontend page providers send the browser back to;

@@ -105,6 +105,7 @@ impl Vars {
         ))
     }
 
+    /// `name` parsed, refusing 0 (a pool of no connections or a timeout of no time).
     fn positive_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
         T: FromStr + Default + PartialEq,
@@ -117,7 +118,7 @@ impl Vars {
         Ok(n)
     }
 
-    /// Every name read so far, in order.
+    /// Every name asked for so far, sorted.
     #[cfg(test)]
     pub(super) fn names_read(&self) -> BTreeSet<&'static str> {
         self.read.borrow().clone()
