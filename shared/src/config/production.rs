@@ -1,0 +1,167 @@
+//! What `APP_ENV=production` refuses: missing or development secrets, short keys, the local
+//! SMTP sink and well-known database passwords. Every such rule lives here.
+
+use secrecy::ExposeSecret;
+
+use super::vars::Vars;
+use super::{Config, ConfigError, DEVELOPMENT_SECRET_KEY, DEVELOPMENT_SMTP_URL, database};
+
+/// Passwords that a production database URL must not use.
+const KNOWN_DEFAULT_PASSWORDS: &[&str] = &["postgres", "password", "keel", "changeme", "secret"];
+
+/// The one check made before anything else is read: unset, the key would fall back to the
+/// development default, and every later error would hide that.
+pub(super) fn require_secret_key(v: &Vars) -> Result<(), ConfigError> {
+    match v.get("KEEL_SECRET_KEY") {
+        Some(_) => Ok(()),
+        None => Err(ConfigError::new(
+            "KEEL_SECRET_KEY",
+            "must be set in production (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
+        )),
+    }
+}
+
+/// The checks made on a fully read production configuration: no development defaults, no
+/// short secrets, no well-known database password. The first failing one is reported.
+pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
+    let key = config.secret_key.expose_secret();
+    if key == DEVELOPMENT_SECRET_KEY {
+        return Err(ConfigError::new(
+            "KEEL_SECRET_KEY",
+            "is the development default; set a random value in production",
+        ));
+    }
+    if key.len() < 32 {
+        return Err(ConfigError::new(
+            "KEEL_SECRET_KEY",
+            format!("is {} bytes long; production needs at least 32", key.len()),
+        ));
+    }
+    for (kid, secret) in &config.auth.jwt_keys {
+        let secret = secret.expose_secret();
+        if secret.len() < 32 || secret == DEVELOPMENT_SECRET_KEY {
+            return Err(ConfigError::new(
+                "KEEL_JWT_KEYS",
+                format!("key {kid} must be at least 32 random bytes in production"),
+            ));
+        }
+    }
+    if config.email.smtp_url.expose_secret() == DEVELOPMENT_SMTP_URL {
+        return Err(ConfigError::new(
+            "SMTP_URL",
+            "must be set in production (the default is a local development sink)",
+        ));
+    }
+    let pg = database::parse_url(config.database.url.expose_secret())?;
+    if let Some(password) = pg.get_password() {
+        let password = String::from_utf8_lossy(password).to_lowercase();
+        if KNOWN_DEFAULT_PASSWORDS.contains(&password.as_str()) {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "uses a well-known default password; set a strong one in production",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AppEnv, LogFormat};
+    use super::*;
+
+    const STRONG_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    const REAL_SMTP: (&str, &str) = ("SMTP_URL", "smtps://user:pw@smtp.example.com:465");
+
+    /// A production configuration from `extra` on top of `APP_ENV=production`.
+    fn production(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![("APP_ENV", "production")];
+        vars.extend_from_slice(extra);
+        Config::from_vars(vars)
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let err = production(&[]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SECRET_KEY");
+        assert!(err.problem.starts_with("must be set in production"));
+    }
+
+    #[test]
+    fn a_missing_secret_key_is_reported_before_any_other_problem() {
+        let err = production(&[("KEEL_API_ADDR", "nonsense")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SECRET_KEY");
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret_key() {
+        let err = production(&[("KEEL_SECRET_KEY", "short")]).expect_err("must fail");
+        assert_eq!(err.var, "KEEL_SECRET_KEY");
+        assert_eq!(err.problem, "is 5 bytes long; production needs at least 32");
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret_key() {
+        let err =
+            production(&[("KEEL_SECRET_KEY", DEVELOPMENT_SECRET_KEY)]).expect_err("must fail");
+        assert!(err.problem.contains("development default"));
+    }
+
+    #[test]
+    fn production_refuses_a_short_jwt_key() {
+        let err = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("KEEL_JWT_KEYS", "k1=short"),
+        ])
+        .expect_err("must fail");
+        assert_eq!(err.var, "KEEL_JWT_KEYS");
+        assert_eq!(
+            err.problem,
+            "key k1 must be at least 32 random bytes in production"
+        );
+    }
+
+    #[test]
+    fn production_requires_a_real_smtp_server() {
+        let err = production(&[("KEEL_SECRET_KEY", STRONG_KEY)]).expect_err("must fail");
+        assert_eq!(err.var, "SMTP_URL");
+    }
+
+    #[test]
+    fn production_refuses_a_default_database_password_in_any_case() {
+        for url in [
+            "postgres://app:postgres@db/keel",
+            "postgres://app:ChangeMe@db/keel",
+        ] {
+            let err = production(&[
+                ("KEEL_SECRET_KEY", STRONG_KEY),
+                ("DATABASE_URL", url),
+                REAL_SMTP,
+            ])
+            .expect_err(url);
+            assert_eq!(err.var, "DATABASE_URL", "{url}");
+        }
+    }
+
+    #[test]
+    fn production_with_strong_settings_starts_with_json_logs() {
+        let c = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            REAL_SMTP,
+            ("DATABASE_URL", "postgres://app:Xk29vLq8a@db/keel"),
+        ])
+        .expect("valid");
+        assert_eq!(c.env, AppEnv::Production);
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn development_allows_what_production_refuses() {
+        let c = Config::from_vars([
+            ("KEEL_SECRET_KEY", "short"),
+            ("DATABASE_URL", "postgres://app:postgres@db/keel"),
+        ])
+        .expect("valid");
+        assert_eq!(c.env, AppEnv::Development);
+    }
+}
