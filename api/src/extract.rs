@@ -4,8 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use keel_shared::accounts::ClientMeta;
 use keel_shared::db::users::{self, User};
-use uuid::Uuid;
+use keel_shared::domain::SessionId;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,7 +17,7 @@ pub struct AuthUser {
     /// The user.
     pub user: User,
     /// The session the token belongs to.
-    pub session: Uuid,
+    pub session: SessionId,
 }
 
 impl FromRequest for AuthUser {
@@ -46,8 +47,7 @@ impl FromRequest for AuthUser {
             })?;
             let client = state.db.get().await?;
             let user = users::by_active_session(&client, claims.sub, claims.sid)
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?
+                .await?
                 .ok_or(ApiError::Unauthorized("session revoked or expired"))?;
             Ok(Self {
                 user,
@@ -60,10 +60,20 @@ impl FromRequest for AuthUser {
 /// The caller's IP (the peer, or `X-Forwarded-For` when `KEEL_TRUST_FORWARDED_FOR`) and user
 /// agent.
 pub struct ClientInfo {
-    /// IP address.
+    /// The client's address: rate limits count by it.
     pub ip: String,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// What account operations record about the client.
+    pub fn meta(&self) -> ClientMeta {
+        ClientMeta {
+            ip: Some(self.ip.clone()),
+            user_agent: self.user_agent.clone(),
+        }
+    }
 }
 
 impl FromRequest for ClientInfo {

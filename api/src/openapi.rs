@@ -124,6 +124,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     // Derive modifiers run before the handlers' paths are collected; this one needs them.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
+    utoipa::Modify::modify(&crate::error::ProblemContentType, &mut doc);
     doc
 }
 

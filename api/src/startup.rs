@@ -58,16 +58,20 @@ impl Application {
             redis.clone(),
             keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
         );
+        let config = Arc::new(config);
+        let accounts =
+            keel_shared::accounts::Accounts::new(db.clone(), Arc::clone(&config), Arc::clone(&jwt));
         let state = AppState {
             db,
             redis,
             queue,
             jwt,
+            accounts,
             limiter,
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             openapi_json: Arc::new(crate::openapi::document_json()),
-            config: Arc::new(config),
+            config,
         };
         let listener = TcpListener::bind(state.config.api.addr)
             .with_context(|| format!("cannot listen on KEEL_API_ADDR={}", state.config.api.addr))?;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use keel_shared::Config;
+use keel_shared::accounts::Accounts;
 use keel_shared::auth::jwt::JwtKeys;
 use keel_shared::db::PgPool;
 use keel_shared::jobs::Queue;
@@ -21,8 +22,10 @@ pub struct AppState {
     /// The job queue: handlers enqueue work here (or through the outbox, in their
     /// transaction) instead of doing it in the request.
     pub queue: Queue,
-    /// Access-token keys.
+    /// Access-token keys (the bearer extractor checks tokens with them).
     pub jwt: Arc<JwtKeys>,
+    /// The account operations (registration, login, sessions, 2FA, profile).
+    pub accounts: Accounts,
     /// Abuse limits.
     pub limiter: Limiter,
     /// Social login.

@@ -5,7 +5,35 @@ use std::time::Duration;
 
 use redis::Script;
 
+use crate::domain::{EmailAddress, UserId};
 use crate::redis::{Keys, RedisError, RedisPool};
+
+/// The names limits are counted under (below the `ratelimit:` prefix). Every limit's key is
+/// built here, so two endpoints never share a counter by accident and a key's shape changes
+/// in one place.
+pub mod keys {
+    use super::{EmailAddress, UserId};
+
+    /// Requests from `ip` to `endpoint`.
+    pub fn per_ip(endpoint: &str, ip: &str) -> String {
+        format!("{endpoint}:ip:{ip}")
+    }
+
+    /// Requests about `email` to `endpoint` (emails sent to one address).
+    pub fn per_email(endpoint: &str, email: &EmailAddress) -> String {
+        format!("{endpoint}:email:{email}")
+    }
+
+    /// Failed logins for `email` from `ip`.
+    pub fn login_failures(email: &EmailAddress, ip: &str) -> String {
+        format!("login-failures:{email}:{ip}")
+    }
+
+    /// Failed second-factor codes for `user`.
+    pub fn mfa_failures(user: UserId) -> String {
+        format!("mfa-failures:{user}")
+    }
+}
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

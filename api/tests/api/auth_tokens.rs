@@ -72,8 +72,11 @@ async fn protected_endpoints_refuse_bad_tokens_with_401_and_www_authenticate() {
             )],
             std::time::Duration::from_secs(900),
         );
-        keys.issue(uuid::Uuid::new_v4(), uuid::Uuid::new_v4())
-            .expect("issue")
+        keys.issue(
+            keel_shared::domain::UserId::new(),
+            keel_shared::domain::SessionId::new(),
+        )
+        .expect("issue")
     };
     let tampered = format!("{}x", &access[..access.len() - 1]);
 

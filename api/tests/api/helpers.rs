@@ -94,7 +94,7 @@ impl TestApp {
         (secret, codes)
     }
 
-    /// Every `send_email` job waiting in the outbox as (to, template, data).
+    /// Every `send_email` job waiting in the outbox as (to, template, the email's values).
     pub async fn outbox_emails(&self) -> Vec<(String, String, serde_json::Value)> {
         let client = self.db.client().await;
         client
@@ -108,8 +108,11 @@ impl TestApp {
                 let p = &e["payload"];
                 (
                     p["to"].as_str().unwrap_or_default().to_owned(),
-                    p["template"].as_str().unwrap_or_default().to_owned(),
-                    p["data"].clone(),
+                    p["email"]["template"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    p["email"].clone(),
                 )
             })
             .collect()

@@ -10,5 +10,6 @@ mod helpers;
 mod lifecycle;
 mod oauth;
 mod openapi;
+mod outages;
 mod request_id;
 mod two_factor;

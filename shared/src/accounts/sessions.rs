@@ -1,34 +1,35 @@
-//! Login, refresh-token rotation and logout.
+//! Sessions: login, refresh-token rotation, logout, listing and revoking.
 
-use uuid::Uuid;
+use deadpool_postgres::GenericClient;
 
-use super::AccountError;
+use super::{Accounts, ClientMeta, LoginError, RefreshError, RevokeSessionError, StoreError, send};
 use crate::Config;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
-use crate::db::sessions::Presented;
-use crate::db::{PgPool, sessions, users};
-use crate::domain::EmailAddress;
+use crate::db::sessions::{self, Presented, Session};
+use crate::db::users::{self, User};
+use crate::domain::{EmailAddress, SessionId, UserId};
+use crate::email::Email;
 
 /// What login and refresh answer.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
-    /// The JWT.
+    /// The JWT for `Authorization: Bearer`.
     pub access_token: String,
-    /// The opaque refresh token (shown once).
+    /// The opaque refresh token (shown once; it rotates on use).
     pub refresh_token: String,
     /// Access-token lifetime in seconds.
     pub expires_in: u64,
-    /// The session.
-    pub session: Uuid,
+    /// The session both tokens belong to.
+    pub session: SessionId,
 }
 
 fn pair(
     jwt: &JwtKeys,
-    user: Uuid,
-    session: Uuid,
+    user: UserId,
+    session: SessionId,
     refresh_token: String,
-) -> Result<TokenPair, AccountError> {
+) -> Result<TokenPair, StoreError> {
     Ok(TokenPair {
         access_token: jwt.issue(user, session)?,
         refresh_token,
@@ -44,135 +45,141 @@ pub enum LoginOutcome {
     Tokens(TokenPair),
     /// Two-factor authentication is on: complete with the MFA token and a code.
     MfaRequired {
-        /// Short-lived, single-use.
+        /// Short-lived, single-use; stands for "password correct".
         mfa_token: String,
     },
 }
 
-/// Opens a session (in the caller's transaction) and returns its token pair.
+/// Opens a session for `user` (in the caller's transaction), queues the "new sign-in"
+/// notice, and returns the session's token pair.
 pub(super) async fn open_session(
-    c: &impl deadpool_postgres::GenericClient,
+    c: &impl GenericClient,
     config: &Config,
     jwt: &JwtKeys,
-    user: Uuid,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<TokenPair, AccountError> {
-    let session = Uuid::now_v7();
+    user: &User,
+    client: &ClientMeta,
+) -> Result<TokenPair, StoreError> {
+    let session = SessionId::new();
     let refresh_token = tokens::generate();
-    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect::<String>());
+    let user_agent = client
+        .user_agent
+        .as_deref()
+        .map(|ua| ua.chars().take(512).collect::<String>());
     sessions::create(
         c,
         session,
-        user,
+        user.id,
         &tokens::hash(&refresh_token),
         user_agent.as_deref(),
-        ip,
+        client.ip.as_deref(),
         config.auth.refresh_ttl,
     )
     .await?;
-    notify_new_login(c, user, user_agent.as_deref(), ip).await?;
-    pair(jwt, user, session, refresh_token)
-}
-
-/// Queues the "new sign-in" notice in the same transaction as the session.
-async fn notify_new_login(
-    c: &impl deadpool_postgres::GenericClient,
-    user: Uuid,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<(), AccountError> {
-    let Some(user) = users::by_id(c, user).await? else {
-        return Ok(());
+    let email = Email::NewLogin {
+        name: user.name.clone(),
+        ip: client
+            .ip
+            .clone()
+            .unwrap_or_else(|| "an unknown address".to_owned()),
+        user_agent: user_agent.unwrap_or_else(|| "unknown device".to_owned()),
     };
-    super::send(
-        c,
-        format!("new-login:{}", Uuid::now_v7()),
-        &user.email,
-        "new_login",
-        serde_json::json!({
-            "name": user.name,
-            "ip": ip.unwrap_or("an unknown address"),
-            "user_agent": user_agent.unwrap_or("unknown device"),
-        }),
-    )
-    .await
+    send(c, "new-login", &user.email, email).await?;
+    pair(jwt, user.id, session, refresh_token)
 }
 
-/// Checks the password (paying one hash even for an unknown email) and opens a session, or
-/// asks for the second factor when two-factor authentication is on.
-pub async fn login(
-    pool: &PgPool,
-    config: &Config,
-    jwt: &JwtKeys,
-    email: &EmailAddress,
-    password_attempt: &str,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<LoginOutcome, AccountError> {
-    let mut client = pool.get().await?;
-    let user = users::by_email(&client, email.as_str()).await?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    if !password::verify(password_attempt, hash).await {
-        return Err(AccountError::InvalidCredentials);
-    }
-    let user = user.ok_or(AccountError::InvalidCredentials)?;
-    let tx = client.transaction().await?;
-    let outcome = finish_login(&tx, config, jwt, &user, user_agent, ip).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// After the first factor: a session, or an MFA token when two-factor authentication is on.
-pub(super) async fn finish_login(
-    c: &impl deadpool_postgres::GenericClient,
-    config: &Config,
-    jwt: &JwtKeys,
-    user: &users::User,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<LoginOutcome, AccountError> {
-    Ok(if user.totp_enabled {
-        LoginOutcome::MfaRequired {
-            mfa_token: super::two_factor::issue_mfa_token(c, user).await?,
+impl Accounts {
+    /// Checks the password (paying one hash even for an unknown email) and opens a session,
+    /// or asks for the second factor when two-factor authentication is on.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        email: &EmailAddress,
+        password_attempt: &str,
+        client: &ClientMeta,
+    ) -> Result<LoginOutcome, LoginError> {
+        let mut conn = self.db.get().await?;
+        let user = users::by_email(&conn, email.as_str()).await?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        if !password::verify(password_attempt, hash).await {
+            return Err(LoginError::InvalidCredentials);
         }
-    } else {
-        LoginOutcome::Tokens(open_session(c, config, jwt, user.id, user_agent, ip).await?)
-    })
-}
+        let user = user.ok_or(LoginError::InvalidCredentials)?;
+        let tx = conn.transaction().await?;
+        let outcome = self.finish_login(&tx, &user, client).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
 
-/// Rotates a refresh token: the old one stops working, a new pair is returned. Presenting an
-/// already-used token revokes its session.
-pub async fn refresh(
-    pool: &PgPool,
-    jwt: &JwtKeys,
-    refresh_token: &str,
-) -> Result<TokenPair, AccountError> {
-    if !tokens::is_well_formed(refresh_token) {
-        return Err(AccountError::InvalidToken);
+    /// After the first factor: a session, or an MFA token when two-factor authentication is
+    /// on.
+    pub(super) async fn finish_login(
+        &self,
+        c: &impl GenericClient,
+        user: &User,
+        client: &ClientMeta,
+    ) -> Result<LoginOutcome, StoreError> {
+        Ok(if user.totp_enabled {
+            LoginOutcome::MfaRequired {
+                mfa_token: super::two_factor::issue_mfa_token(c, user).await?,
+            }
+        } else {
+            LoginOutcome::Tokens(open_session(c, &self.config, &self.jwt, user, client).await?)
+        })
     }
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let new_token = tokens::generate();
-    let outcome =
-        sessions::rotate(&tx, &tokens::hash(refresh_token), &tokens::hash(&new_token)).await?;
-    tx.commit().await?;
-    match outcome {
-        Presented::Invalid => Err(AccountError::InvalidToken),
-        Presented::Reused => Err(AccountError::TokenReused),
-        Presented::Rotated { session, user } => pair(jwt, user, session, new_token),
-    }
-}
 
-/// Revokes the session of `refresh_token` (any token of it). Unknown tokens are ignored:
-/// logging out twice is fine.
-pub async fn logout(pool: &PgPool, refresh_token: &str) -> Result<(), AccountError> {
-    if !tokens::is_well_formed(refresh_token) {
-        return Ok(());
+    /// Rotates a refresh token: the old one stops working, a new pair is returned.
+    /// Presenting an already-used token revokes its session.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        if !tokens::is_well_formed(refresh_token) {
+            return Err(RefreshError::InvalidToken);
+        }
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        let new_token = tokens::generate();
+        let outcome =
+            sessions::rotate(&tx, &tokens::hash(refresh_token), &tokens::hash(&new_token)).await?;
+        tx.commit().await?;
+        match outcome {
+            Presented::Invalid => Err(RefreshError::InvalidToken),
+            Presented::Reused => Err(RefreshError::TokenReused),
+            Presented::Rotated { session, user } => Ok(pair(&self.jwt, user, session, new_token)?),
+        }
     }
-    let client = pool.get().await?;
-    if let Some(session) = sessions::of_token(&client, &tokens::hash(refresh_token)).await? {
-        sessions::revoke(&client, session).await?;
+
+    /// Revokes the session of `refresh_token` (any token of it). Unknown tokens are ignored:
+    /// logging out twice is fine.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), StoreError> {
+        if !tokens::is_well_formed(refresh_token) {
+            return Ok(());
+        }
+        let client = self.db.get().await?;
+        if let Some(session) = sessions::of_token(&client, &tokens::hash(refresh_token)).await? {
+            sessions::revoke(&client, session).await?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// `user`'s active sessions, most recently used first.
+    #[tracing::instrument(skip_all, fields(user.id = %user))]
+    pub async fn sessions(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
+        let client = self.db.get().await?;
+        Ok(sessions::list_active(&client, user).await?)
+    }
+
+    /// Revokes `user`'s session `session`.
+    #[tracing::instrument(skip_all, fields(user.id = %user, session.id = %session))]
+    pub async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+    ) -> Result<(), RevokeSessionError> {
+        let client = self.db.get().await?;
+        if sessions::revoke_own(&client, user, session).await? {
+            Ok(())
+        } else {
+            Err(RevokeSessionError::NotFound)
+        }
+    }
 }

@@ -4,17 +4,19 @@
 use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
-use serde_json::json;
-use uuid::Uuid;
 
 use super::sessions::{TokenPair, open_session};
-use super::{AccountError, send};
+use super::{
+    Accounts, ClientMeta, DisableTwoFactorError, EnableTwoFactorError, SecondFactorError,
+    SetupTwoFactorError, StoreError, send,
+};
 use crate::Config;
-use crate::auth::jwt::JwtKeys;
 use crate::auth::sealed::Sealer;
 use crate::auth::{password, tokens, totp};
 use crate::db::user_tokens::{self, Purpose};
-use crate::db::{PgPool, users};
+use crate::db::users::{self, User};
+use crate::domain::UserId;
+use crate::email::Email;
 
 /// How long the MFA token of a half-done login works.
 pub const MFA_TTL: Duration = Duration::from_secs(300);
@@ -22,9 +24,9 @@ pub const MFA_TTL: Duration = Duration::from_secs(300);
 /// What setup answers: the secret in the forms an authenticator takes.
 #[derive(Debug, Clone)]
 pub struct Setup {
-    /// Base32, to type in.
+    /// The secret in base32, to type in.
     pub secret: String,
-    /// `otpauth://` URI.
+    /// The `otpauth://` URI authenticator apps read.
     pub otpauth_uri: String,
     /// The URI as an SVG QR code `data:` URI.
     pub qr_code: String,
@@ -38,126 +40,37 @@ fn now() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }
 
-/// Starts setup: a new secret, pending until [`enable`] proves the authenticator has it.
-pub async fn setup(
-    pool: &PgPool,
-    config: &Config,
-    user: &users::User,
-) -> Result<Setup, AccountError> {
-    if user.totp_enabled {
-        return Err(AccountError::TwoFactorAlreadyEnabled);
-    }
-    let secret = totp::new_secret();
-    let uri = totp::uri(&secret, &user.email, &config.email.product_name)
-        .ok_or(AccountError::InvalidCode)?;
-    let client = pool.get().await?;
-    users::set_totp_secret(&client, user.id, &sealer(config).seal(&secret)).await?;
-    Ok(Setup {
-        secret: totp::base32(&secret),
-        qr_code: totp::qr_svg_data_uri(&uri).unwrap_or_default(),
-        otpauth_uri: uri,
-    })
-}
-
-/// Checks a TOTP code (once per time step) or an unused recovery code.
-async fn check_second_factor(
+/// Whether `code` (a TOTP code, once per time step) or `recovery_code` (unused) is good for
+/// `user`. An account without a secret accepts no TOTP code.
+async fn second_factor_ok(
     c: &impl GenericClient,
     config: &Config,
-    user: &users::User,
+    user: &User,
     code: Option<&str>,
     recovery_code: Option<&str>,
-) -> Result<(), AccountError> {
+) -> Result<bool, StoreError> {
     if let Some(recovery) = recovery_code {
-        return if users::use_recovery_code(c, user.id, &totp::recovery_code_hash(recovery)).await? {
-            Ok(())
-        } else {
-            Err(AccountError::InvalidCode)
-        };
+        return Ok(
+            users::use_recovery_code(c, user.id, &totp::recovery_code_hash(recovery)).await?,
+        );
     }
-    let code = code.ok_or(AccountError::InvalidCode)?;
-    let sealed = user
-        .totp_secret
-        .as_deref()
-        .ok_or(AccountError::TwoFactorNotEnabled)?;
-    let secret = sealer(config)
-        .open(sealed)
-        .map_err(|_| AccountError::InvalidCode)?;
-    let step = totp::matching_step(&secret, code, now()).ok_or(AccountError::InvalidCode)?;
-    if users::use_totp_step(c, user.id, i64::try_from(step).unwrap_or(i64::MAX)).await? {
-        Ok(())
-    } else {
-        Err(AccountError::InvalidCode)
-    }
-}
-
-/// Turns two-factor authentication on with a code from the authenticator; returns ten
-/// single-use recovery codes (shown once; stored hashed).
-pub async fn enable(
-    pool: &PgPool,
-    config: &Config,
-    user: &users::User,
-    code: &str,
-) -> Result<Vec<String>, AccountError> {
-    if user.totp_enabled {
-        return Err(AccountError::TwoFactorAlreadyEnabled);
-    }
-    if user.totp_secret.is_none() {
-        return Err(AccountError::TwoFactorNotEnabled);
-    }
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    check_second_factor(&tx, config, user, Some(code), None).await?;
-    users::enable_totp(&tx, user.id).await?;
-    let codes = totp::new_recovery_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
-    users::set_recovery_codes(&tx, user.id, &hashes).await?;
-    send(
-        &tx,
-        format!("2fa-enabled:{}", Uuid::now_v7()),
-        &user.email,
-        "two_factor_enabled",
-        json!({"name": user.name}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(codes)
-}
-
-/// Turns two-factor authentication off; needs the password and a current code.
-pub async fn disable(
-    pool: &PgPool,
-    config: &Config,
-    user: &users::User,
-    password_attempt: &str,
-    code: &str,
-) -> Result<(), AccountError> {
-    if !user.totp_enabled {
-        return Err(AccountError::TwoFactorNotEnabled);
-    }
-    if !password::verify(password_attempt, user.password_hash.as_deref()).await {
-        return Err(AccountError::WrongPassword);
-    }
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    check_second_factor(&tx, config, user, Some(code), None).await?;
-    users::disable_totp(&tx, user.id).await?;
-    send(
-        &tx,
-        format!("2fa-disabled:{}", Uuid::now_v7()),
-        &user.email,
-        "two_factor_disabled",
-        json!({"name": user.name}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let (Some(code), Some(sealed)) = (code, user.totp_secret.as_deref()) else {
+        return Ok(false);
+    };
+    let Ok(secret) = sealer(config).open(sealed) else {
+        return Ok(false);
+    };
+    let Some(step) = totp::matching_step(&secret, code, now()) else {
+        return Ok(false);
+    };
+    Ok(users::use_totp_step(c, user.id, i64::try_from(step).unwrap_or(i64::MAX)).await?)
 }
 
 /// A token standing for "password correct, second factor pending".
-pub async fn issue_mfa_token(
+pub(super) async fn issue_mfa_token(
     c: &impl GenericClient,
-    user: &users::User,
-) -> Result<String, AccountError> {
+    user: &User,
+) -> Result<String, StoreError> {
     let token = tokens::generate();
     user_tokens::insert(
         c,
@@ -171,44 +84,120 @@ pub async fn issue_mfa_token(
     Ok(token)
 }
 
-/// The user an MFA token stands for, if it is still valid (does not use it up).
-pub async fn mfa_token_user(pool: &PgPool, mfa_token: &str) -> Result<Uuid, AccountError> {
-    if !tokens::is_well_formed(mfa_token) {
-        return Err(AccountError::InvalidToken);
+impl Accounts {
+    /// Starts setup: a new secret, pending until [`Accounts::enable_two_factor`] proves the
+    /// authenticator has it.
+    #[tracing::instrument(skip_all, fields(user.id = %user.id))]
+    pub async fn setup_two_factor(&self, user: &User) -> Result<Setup, SetupTwoFactorError> {
+        if user.totp_enabled {
+            return Err(SetupTwoFactorError::AlreadyEnabled);
+        }
+        let secret = totp::new_secret();
+        let uri = totp::uri(&secret, &user.email, &self.config.email.product_name)
+            .ok_or(SetupTwoFactorError::Otpauth)?;
+        let client = self.db.get().await?;
+        users::set_totp_secret(&client, user.id, &sealer(&self.config).seal(&secret)).await?;
+        Ok(Setup {
+            secret: totp::base32(&secret),
+            qr_code: totp::qr_svg_data_uri(&uri).unwrap_or_default(),
+            otpauth_uri: uri,
+        })
     }
-    let client = pool.get().await?;
-    user_tokens::peek(&client, &tokens::hash(mfa_token), Purpose::MfaLogin)
-        .await?
-        .ok_or(AccountError::InvalidToken)
-}
 
-/// Completes a login with a TOTP code or a recovery code. A wrong code leaves the MFA token
-/// usable (within its five minutes); the caller rate-limits failures.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
-pub async fn complete_login(
-    pool: &PgPool,
-    config: &Config,
-    jwt: &JwtKeys,
-    mfa_token: &str,
-    code: Option<&str>,
-    recovery_code: Option<&str>,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<TokenPair, AccountError> {
-    let user_id = mfa_token_user(pool, mfa_token).await?;
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let user = users::by_id(&tx, user_id)
-        .await?
-        .ok_or(AccountError::InvalidToken)?;
-    check_second_factor(&tx, config, &user, code, recovery_code).await?;
-    user_tokens::consume(&tx, &tokens::hash(mfa_token), Purpose::MfaLogin)
-        .await?
-        .ok_or(AccountError::InvalidToken)?;
-    let pair = open_session(&tx, config, jwt, user.id, user_agent, ip).await?;
-    tx.commit().await?;
-    Ok(pair)
+    /// Turns two-factor authentication on with a code from the authenticator; returns ten
+    /// single-use recovery codes (shown once; stored hashed).
+    #[tracing::instrument(skip_all, fields(user.id = %user.id))]
+    pub async fn enable_two_factor(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> Result<Vec<String>, EnableTwoFactorError> {
+        if user.totp_enabled {
+            return Err(EnableTwoFactorError::AlreadyEnabled);
+        }
+        if user.totp_secret.is_none() {
+            return Err(EnableTwoFactorError::NotSetUp);
+        }
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        if !second_factor_ok(&tx, &self.config, user, Some(code), None).await? {
+            return Err(EnableTwoFactorError::InvalidCode);
+        }
+        users::enable_totp(&tx, user.id).await?;
+        let codes = totp::new_recovery_codes();
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| totp::recovery_code_hash(c)).collect();
+        users::set_recovery_codes(&tx, user.id, &hashes).await?;
+        let email = Email::TwoFactorEnabled {
+            name: user.name.clone(),
+        };
+        send(&tx, "2fa-enabled", &user.email, email).await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Turns two-factor authentication off; needs the password and a current code.
+    #[tracing::instrument(skip_all, fields(user.id = %user.id))]
+    pub async fn disable_two_factor(
+        &self,
+        user: &User,
+        password_attempt: &str,
+        code: &str,
+    ) -> Result<(), DisableTwoFactorError> {
+        if !user.totp_enabled {
+            return Err(DisableTwoFactorError::NotEnabled);
+        }
+        if !password::verify(password_attempt, user.password_hash.as_deref()).await {
+            return Err(DisableTwoFactorError::WrongPassword);
+        }
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        if !second_factor_ok(&tx, &self.config, user, Some(code), None).await? {
+            return Err(DisableTwoFactorError::InvalidCode);
+        }
+        users::disable_totp(&tx, user.id).await?;
+        let email = Email::TwoFactorDisabled {
+            name: user.name.clone(),
+        };
+        send(&tx, "2fa-disabled", &user.email, email).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user an MFA token stands for, if it is still valid (does not use it up).
+    pub async fn mfa_token_user(&self, mfa_token: &str) -> Result<UserId, SecondFactorError> {
+        if !tokens::is_well_formed(mfa_token) {
+            return Err(SecondFactorError::InvalidToken);
+        }
+        let client = self.db.get().await?;
+        user_tokens::peek(&client, &tokens::hash(mfa_token), Purpose::MfaLogin)
+            .await?
+            .ok_or(SecondFactorError::InvalidToken)
+    }
+
+    /// Completes a login with a TOTP code or a recovery code. A wrong code leaves the MFA
+    /// token usable (within its five minutes); the caller rate-limits failures.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_login(
+        &self,
+        mfa_token: &str,
+        code: Option<&str>,
+        recovery_code: Option<&str>,
+        client: &ClientMeta,
+    ) -> Result<TokenPair, SecondFactorError> {
+        let user_id = self.mfa_token_user(mfa_token).await?;
+        let mut conn = self.db.get().await?;
+        let tx = conn.transaction().await?;
+        let user = users::by_id(&tx, user_id)
+            .await?
+            .ok_or(SecondFactorError::InvalidToken)?;
+        if !second_factor_ok(&tx, &self.config, &user, code, recovery_code).await? {
+            return Err(SecondFactorError::InvalidCode);
+        }
+        user_tokens::consume(&tx, &tokens::hash(mfa_token), Purpose::MfaLogin)
+            .await?
+            .ok_or(SecondFactorError::InvalidToken)?;
+        let pair = open_session(&tx, &self.config, &self.jwt, &user, client).await?;
+        tx.commit().await?;
+        Ok(pair)
+    }
 }

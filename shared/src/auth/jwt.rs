@@ -5,18 +5,18 @@
 
 use std::time::Duration;
 
+use crate::domain::{SessionId, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
     /// The user's id (`users.id`).
-    pub sub: Uuid,
+    pub sub: UserId,
     /// The session (refresh-token family) it belongs to.
-    pub sid: Uuid,
+    pub sid: SessionId,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Expires at (Unix seconds).
@@ -79,7 +79,11 @@ impl JwtKeys {
     }
 
     /// A signed token for `user` in `session`.
-    pub fn issue(&self, user: Uuid, session: Uuid) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user: UserId,
+        session: SessionId,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let (kid, key, _) = self
             .keys
             .first()
@@ -139,7 +143,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_its_claims() {
         let k = keys(&[("k1", A)]);
-        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let (user, session) = (UserId::new(), SessionId::new());
         let claims = k
             .verify(&k.issue(user, session).expect("issue"))
             .expect("verify");
@@ -150,7 +154,7 @@ mod tests {
     #[test]
     fn an_old_key_keeps_verifying_after_rotation_until_removed() {
         let old = keys(&[("k1", A)]);
-        let token = old.issue(Uuid::new_v4(), Uuid::new_v4()).expect("issue");
+        let token = old.issue(UserId::new(), SessionId::new()).expect("issue");
         let rotated = keys(&[("k2", B), ("k1", A)]);
         assert!(rotated.verify(&token).is_ok());
         let removed = keys(&[("k2", B)]);
@@ -160,7 +164,7 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_secret_under_the_same_kid_is_refused() {
         let forged = keys(&[("k1", B)])
-            .issue(Uuid::new_v4(), Uuid::new_v4())
+            .issue(UserId::new(), SessionId::new())
             .expect("issue");
         assert_eq!(
             keys(&[("k1", A)]).verify(&forged),
@@ -174,7 +178,7 @@ mod tests {
             &[("k1".into(), SecretString::from(A))],
             Duration::from_secs(0),
         );
-        let token = k.issue(Uuid::new_v4(), Uuid::new_v4()).expect("issue");
+        let token = k.issue(UserId::new(), SessionId::new()).expect("issue");
         std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(k.verify(&token), Err(TokenError::Expired));
     }

@@ -5,6 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use crate::domain::TokenHash;
+
 /// A new token: 32 bytes from the OS random source, base64url without padding (43 characters).
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
@@ -14,8 +16,8 @@ pub fn generate() -> String {
 }
 
 /// What is stored for `token`.
-pub fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+pub fn hash(token: &str) -> TokenHash {
+    TokenHash::from_digest(Sha256::digest(token.as_bytes()).into())
 }
 
 /// Whether `token` has the shape [`generate`] produces (cheap check before any lookup).
@@ -35,7 +37,7 @@ mod tests {
         let (a, b) = (generate(), generate());
         assert_ne!(a, b);
         assert!(is_well_formed(&a), "{a}");
-        assert_eq!(hash(&a).len(), 32);
+        assert_ne!(hash(&a), hash(&b));
         assert!(!is_well_formed("short"));
         assert!(!is_well_formed(&"a".repeat(42).replace('a', "!")));
     }

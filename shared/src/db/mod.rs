@@ -84,6 +84,15 @@ pub fn is_unique_violation(e: &tokio_postgres::Error, name: &str) -> bool {
     })
 }
 
+/// Whether `e` means the connection is gone (closed by the server or the network, reset,
+/// broken mid-query) rather than a statement the server refused: the caller answers "try
+/// again later", and the pool discards the client when it comes back closed.
+pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || (e.as_db_error().is_none()
+            && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()))
+}
+
 /// Checks that a connection can be had and answers a trivial query.
 #[tracing::instrument(skip_all)]
 pub async fn ping(pool: &PgPool) -> Result<(), DbError> {

@@ -2,31 +2,31 @@
 
 use std::time::Duration;
 
+use crate::domain::{SessionId, TokenHash, UserId};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use uuid::Uuid;
 
 /// A session as listed to its user.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Id.
-    pub id: Uuid,
-    /// User agent at login.
+    /// Primary key; the `sid` claim of the session's access tokens.
+    pub id: SessionId,
+    /// The client's `User-Agent` at login (at most 512 characters).
     pub user_agent: Option<String>,
-    /// IP at login.
+    /// The client address at login.
     pub ip: Option<String>,
-    /// Created.
+    /// When the session was opened (the login).
     pub created_at: DateTime<Utc>,
-    /// Last refreshed.
+    /// When its refresh token was last rotated.
     pub last_used_at: DateTime<Utc>,
 }
 
 /// Creates a session with its first refresh token.
 pub async fn create(
     c: &impl GenericClient,
-    id: Uuid,
-    user: Uuid,
-    token_hash: &[u8],
+    id: SessionId,
+    user: UserId,
+    token_hash: &TokenHash,
     user_agent: Option<&str>,
     ip: Option<&str>,
     ttl: Duration,
@@ -45,8 +45,8 @@ pub async fn create(
 
 async fn add_token(
     c: &impl GenericClient,
-    session: Uuid,
-    token_hash: &[u8],
+    session: SessionId,
+    token_hash: &TokenHash,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
         .prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
@@ -65,9 +65,9 @@ pub enum Presented {
     /// Rotated: the old token is used, `new_hash` is the session's token now.
     Rotated {
         /// The session.
-        session: Uuid,
+        session: SessionId,
         /// Its user.
-        user: Uuid,
+        user: UserId,
     },
 }
 
@@ -75,8 +75,8 @@ pub enum Presented {
 /// the whole session.
 pub async fn rotate(
     c: &impl GenericClient,
-    token_hash: &[u8],
-    new_hash: &[u8],
+    token_hash: &TokenHash,
+    new_hash: &TokenHash,
 ) -> Result<Presented, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
@@ -89,7 +89,7 @@ pub async fn rotate(
     let Some(row) = c.query_opt(&stmt, &[&token_hash]).await? else {
         return Ok(Presented::Invalid);
     };
-    let (session, used, user, active): (Uuid, bool, Uuid, bool) =
+    let (session, used, user, active): (SessionId, bool, UserId, bool) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     if !active {
         return Ok(Presented::Invalid);
@@ -113,8 +113,8 @@ pub async fn rotate(
 /// The session a (current or used) refresh token belongs to.
 pub async fn of_token(
     c: &impl GenericClient,
-    token_hash: &[u8],
-) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    token_hash: &TokenHash,
+) -> Result<Option<SessionId>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
         .await?;
@@ -122,7 +122,10 @@ pub async fn of_token(
 }
 
 /// Revokes a session.
-pub async fn revoke(c: &impl GenericClient, session: Uuid) -> Result<(), tokio_postgres::Error> {
+pub async fn revoke(
+    c: &impl GenericClient,
+    session: SessionId,
+) -> Result<(), tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
             "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
@@ -135,8 +138,8 @@ pub async fn revoke(c: &impl GenericClient, session: Uuid) -> Result<(), tokio_p
 /// Revokes `user`'s session `session`; `false` when it is not theirs or not active.
 pub async fn revoke_own(
     c: &impl GenericClient,
-    user: Uuid,
-    session: Uuid,
+    user: UserId,
+    session: SessionId,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
@@ -149,8 +152,8 @@ pub async fn revoke_own(
 /// Revokes every session of `user`, except `keep` when given.
 pub async fn revoke_all(
     c: &impl GenericClient,
-    user: Uuid,
-    keep: Option<Uuid>,
+    user: UserId,
+    keep: Option<SessionId>,
 ) -> Result<u64, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
@@ -164,7 +167,7 @@ pub async fn revoke_all(
 /// `user`'s active sessions, most recently used first.
 pub async fn list_active(
     c: &impl GenericClient,
-    user: Uuid,
+    user: UserId,
 ) -> Result<Vec<Session>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::domain::{TokenHash, UserId};
 use deadpool_postgres::GenericClient;
-use uuid::Uuid;
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +29,8 @@ impl Purpose {
 /// Stores a token hash for `user`, sent to `email`, valid for `ttl`.
 pub async fn insert(
     c: &impl GenericClient,
-    token_hash: &[u8],
-    user: Uuid,
+    token_hash: &TokenHash,
+    user: UserId,
     purpose: Purpose,
     email: &str,
     ttl: Duration,
@@ -54,9 +54,9 @@ pub async fn insert(
 /// purpose, is unused and unexpired. Single use even under concurrent requests.
 pub async fn consume(
     c: &impl GenericClient,
-    token_hash: &[u8],
+    token_hash: &TokenHash,
     purpose: Purpose,
-) -> Result<Option<(Uuid, String)>, tokio_postgres::Error> {
+) -> Result<Option<(UserId, String)>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
             "UPDATE user_tokens SET used_at = now()
@@ -72,9 +72,9 @@ pub async fn consume(
 /// The user of a valid (unused, unexpired) token, without using it.
 pub async fn peek(
     c: &impl GenericClient,
-    token_hash: &[u8],
+    token_hash: &TokenHash,
     purpose: Purpose,
-) -> Result<Option<Uuid>, tokio_postgres::Error> {
+) -> Result<Option<UserId>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
             "SELECT user_id FROM user_tokens
@@ -89,7 +89,7 @@ pub async fn peek(
 /// Invalidates every unused token of `user` with `purpose` (a new one replaces them).
 pub async fn revoke_all(
     c: &impl GenericClient,
-    user: Uuid,
+    user: UserId,
     purpose: Purpose,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c

@@ -1,26 +1,26 @@
 //! `users`.
 
+use crate::domain::{SessionId, UserId};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use uuid::Uuid;
 
 /// A user as stored.
 #[derive(Debug, Clone)]
 pub struct User {
-    /// Id.
-    pub id: Uuid,
-    /// Normalised email.
+    /// Primary key; the `sub` of the user's access tokens.
+    pub id: UserId,
+    /// Normalised (trimmed, lowercased) email, unique across accounts.
     pub email: String,
-    /// When the email was verified.
+    /// When the current email was verified; `None` until the first link is used.
     pub email_verified_at: Option<DateTime<Utc>>,
     /// Display name.
     pub name: String,
     /// Argon2id PHC string; `None` for OAuth-only accounts.
     pub password_hash: Option<String>,
-    /// Administrator.
+    /// May use the admin API (set by `keel-api create-admin`).
     pub is_admin: bool,
-    /// Created.
+    /// When the account was registered.
     pub created_at: DateTime<Utc>,
     /// The sealed TOTP secret (pending until enabled).
     pub totp_secret: Option<String>,
@@ -53,7 +53,7 @@ pub const EMAIL_KEY: &str = "users_email_key";
 /// Inserts a user. A taken email fails with a unique violation on [`EMAIL_KEY`].
 pub async fn insert(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     email: &str,
     name: &str,
     password_hash: Option<&str>,
@@ -86,7 +86,7 @@ pub async fn by_email(
 /// The user with `id`.
 pub async fn by_id(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
 ) -> Result<Option<User>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
@@ -98,8 +98,8 @@ pub async fn by_id(
 /// request.
 pub async fn by_active_session(
     c: &impl GenericClient,
-    user: Uuid,
-    session: Uuid,
+    user: UserId,
+    session: SessionId,
 ) -> Result<Option<User>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
@@ -118,7 +118,7 @@ pub async fn by_active_session(
 /// Sets the display name.
 pub async fn set_name(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     name: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
@@ -131,7 +131,7 @@ pub async fn set_name(
 /// Sets the password hash.
 pub async fn set_password_hash(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     hash: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
@@ -145,7 +145,7 @@ pub async fn set_password_hash(
 /// address fails with a unique violation on [`EMAIL_KEY`].
 pub async fn verify_email(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     email: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
@@ -158,7 +158,7 @@ pub async fn verify_email(
 /// Grants or removes administrator rights.
 pub async fn set_admin(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     admin: bool,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
@@ -171,7 +171,7 @@ pub async fn set_admin(
 /// Stores a (pending) sealed TOTP secret.
 pub async fn set_totp_secret(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     sealed: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
@@ -182,7 +182,7 @@ pub async fn set_totp_secret(
 }
 
 /// Turns two-factor authentication on.
-pub async fn enable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+pub async fn enable_totp(c: &impl GenericClient, id: UserId) -> Result<(), tokio_postgres::Error> {
     let stmt = c
         .prepare_cached("UPDATE users SET totp_enabled_at = now() WHERE id = $1")
         .await?;
@@ -191,7 +191,7 @@ pub async fn enable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_p
 }
 
 /// Turns two-factor authentication off and forgets the secret and recovery codes.
-pub async fn disable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+pub async fn disable_totp(c: &impl GenericClient, id: UserId) -> Result<(), tokio_postgres::Error> {
     let stmt = c
         .prepare_cached("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1")
         .await?;
@@ -207,7 +207,7 @@ pub async fn disable_totp(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_
 /// one) was already used: the replay guard.
 pub async fn use_totp_step(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     step: i64,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = c
@@ -221,7 +221,7 @@ pub async fn use_totp_step(
 /// Replaces the recovery codes of `id` with these hashes.
 pub async fn set_recovery_codes(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     hashes: &[Vec<u8>],
 ) -> Result<(), tokio_postgres::Error> {
     let delete = c
@@ -240,7 +240,7 @@ pub async fn set_recovery_codes(
 /// Uses a recovery code; `false` when it is unknown or used.
 pub async fn use_recovery_code(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     hash: &[u8],
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = c
@@ -272,7 +272,7 @@ pub async fn by_identity(
 /// Links a provider's user id to `id`.
 pub async fn link_identity(
     c: &impl GenericClient,
-    id: Uuid,
+    id: UserId,
     provider: &str,
     subject: &str,
 ) -> Result<(), tokio_postgres::Error> {
@@ -287,7 +287,7 @@ pub async fn link_identity(
 }
 
 /// Deletes the user (tokens and sessions go with it).
-pub async fn delete(c: &impl GenericClient, id: Uuid) -> Result<(), tokio_postgres::Error> {
+pub async fn delete(c: &impl GenericClient, id: UserId) -> Result<(), tokio_postgres::Error> {
     let stmt = c.prepare_cached("DELETE FROM users WHERE id = $1").await?;
     c.execute(&stmt, &[&id]).await?;
     Ok(())

@@ -2,9 +2,11 @@
 //! validity from then on. No I/O here.
 
 mod email;
+mod ids;
 mod name;
 mod password;
 
 pub use email::EmailAddress;
+pub use ids::{SessionId, TokenHash, UserId};
 pub use name::DisplayName;
 pub use password::{NewPassword, PasswordRejection};

@@ -9,7 +9,7 @@ use lettre::{AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::EmailConfig;
-pub use templates::{Branding, RenderError, Rendered};
+pub use templates::{Branding, Email, LegacyError, Rendered};
 
 /// Why sending failed.
 #[derive(Debug, thiserror::Error)]

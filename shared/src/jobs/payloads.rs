@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::Job;
+use crate::email::Email;
 
 /// Does nothing (optionally after sleeping): smoke tests and benchmarks.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,27 +21,49 @@ impl Job for Noop {
     const MAX_ATTEMPTS: u32 = 1;
 }
 
-/// Sends one email rendered from a template. Idempotent: the worker records each
-/// `idempotency_key` it sent in PostgreSQL and never sends the same key twice.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Sends one email. Idempotent: the worker records each `idempotency_key` it sent in
+/// PostgreSQL and never sends the same key twice.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SendEmail {
-    /// Unique per message (e.g. `verify-email:<user id>:<token id>`).
+    /// Unique per message (e.g. `verify:<uuid>`).
     pub idempotency_key: String,
     /// Recipient address.
     pub to: String,
-    /// Template name (see `shared::email::templates`).
+    /// The email, with the values its template needs.
+    pub email: Email,
+}
+
+impl Job for SendEmail {
+    const NAME: &'static str = "send_email";
+    const VERSION: u32 = 2;
+    const QUEUE: &'static str = "email";
+    const MAX_ATTEMPTS: u32 = 8;
+    const BACKOFF: Duration = Duration::from_secs(10);
+}
+
+/// `send_email` as version 1 queued it: a template name and untyped values. Still decoded
+/// (and converted with [`Email::from_template`]) so jobs queued before an upgrade, in the
+/// queue, the outbox or the dead set, are sent; new jobs use [`SendEmail`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmailV1 {
+    /// Unique per message.
+    pub idempotency_key: String,
+    /// Recipient address.
+    pub to: String,
+    /// Template name.
     pub template: String,
     /// Values the template uses.
     #[serde(default)]
     pub data: serde_json::Value,
 }
 
-impl Job for SendEmail {
-    const NAME: &'static str = "send_email";
-    const QUEUE: &'static str = "email";
-    const MAX_ATTEMPTS: u32 = 8;
-    const BACKOFF: Duration = Duration::from_secs(10);
+impl Job for SendEmailV1 {
+    const NAME: &'static str = SendEmail::NAME;
+    const QUEUE: &'static str = SendEmail::QUEUE;
+    const MAX_ATTEMPTS: u32 = SendEmail::MAX_ATTEMPTS;
+    const BACKOFF: Duration = SendEmail::BACKOFF;
 }
 
 /// Deletes dead jobs older than the retention period (periodic).

@@ -12,6 +12,7 @@ enum Mode {
     Forward,
     Refuse,
     Stall,
+    Hold,
 }
 
 /// A TCP proxy in front of a real server, to make a dependency go down (`cut`), hang
@@ -58,6 +59,13 @@ impl TcpProxy {
         self.mode.send_replace(Mode::Stall);
     }
 
+    /// Stops forwarding but keeps every connection open, established ones included: a
+    /// query in flight now waits for an answer that does not come, until `cut` closes its
+    /// connection under it (a connection lost mid-query) or `restore`.
+    pub fn hold(&self) {
+        self.mode.send_replace(Mode::Hold);
+    }
+
     /// Forwards again (the server is back).
     pub fn restore(&self) {
         self.mode.send_replace(Mode::Forward);
@@ -75,7 +83,7 @@ async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receive
     let current = *mode.borrow_and_update();
     match current {
         Mode::Refuse => {}
-        Mode::Stall => {
+        Mode::Stall | Mode::Hold => {
             // Hold the socket without reading until the mode changes.
             let _ = mode.changed().await;
         }
@@ -84,8 +92,12 @@ async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receive
                 return;
             };
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
                 _ = mode.wait_for(|m| *m != Mode::Forward) => {}
+            }
+            if *mode.borrow() == Mode::Hold {
+                // Keep both ends open, forwarding nothing, until told otherwise; then close.
+                let _ = mode.wait_for(|m| *m != Mode::Hold).await;
             }
         }
     }

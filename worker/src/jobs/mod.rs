@@ -153,6 +153,7 @@ pub fn registry() -> Registry {
     let mut r = Registry::default();
     r.register::<Noop, _, _>(noop::run)
         .register::<SendEmail, _, _>(send_email::run)
+        .register::<SendEmailV1, _, _>(send_email::run_v1)
         .register::<PurgeDeadJobs, _, _>(purge_dead_jobs::run)
         .register::<PurgeExpiredTokens, _, _>(purge_expired_tokens::run)
         .register::<PurgeSentEmails, _, _>(purge_sent_emails::run)

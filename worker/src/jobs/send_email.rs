@@ -1,4 +1,4 @@
-//! `send_email`: renders a template and sends it over SMTP, at most once per idempotency key.
+//! `send_email`: renders an email and sends it over SMTP, at most once per idempotency key.
 //!
 //! The delivery row is inserted and locked in one transaction that lasts until the message is
 //! accepted by the SMTP server: a second delivery of the same job (a retry, or a redelivery
@@ -6,20 +6,22 @@
 //! mid-send, its transaction rolled back and the second one sends.
 
 use keel_shared::db::emails::{self, Claim};
-use keel_shared::email::{RenderError, SendError, templates};
-use keel_shared::jobs::payloads::SendEmail;
+use keel_shared::email::{Email, SendError};
+use keel_shared::jobs::payloads::{SendEmail, SendEmailV1};
 
 use super::{JobError, JobResult};
 use crate::context::JobContext;
 
 /// Sends the email unless its idempotency key was already sent.
-#[tracing::instrument(skip_all, fields(email.template = %job.template, job.key = %job.idempotency_key))]
+#[tracing::instrument(
+    skip_all,
+    fields(email.template = job.email.template(), job.key = %job.idempotency_key)
+)]
 pub async fn run(ctx: JobContext, job: SendEmail) -> JobResult {
-    let message = templates::render(&job.template, &job.data, &ctx.mailer.branding())
-        .map_err(|e: RenderError| JobError::Permanent(e.into()))?;
+    let message = job.email.render(&ctx.mailer.branding());
     let mut client = ctx.db.get().await.map_err(anyhow::Error::from)?;
     let tx = client.transaction().await.map_err(anyhow::Error::from)?;
-    match emails::claim(&tx, &job.idempotency_key, &job.to, &job.template)
+    match emails::claim(&tx, &job.idempotency_key, &job.to, job.email.template())
         .await
         .map_err(anyhow::Error::from)?
     {
@@ -43,4 +45,20 @@ pub async fn run(ctx: JobContext, job: SendEmail) -> JobResult {
     tx.commit().await.map_err(anyhow::Error::from)?;
     tracing::info!("email sent");
     Ok(())
+}
+
+/// A version-1 job (queued before the typed payload): converted, then sent as above. One that
+/// does not convert (unknown template, missing field) can never be sent: dead set.
+pub async fn run_v1(ctx: JobContext, job: SendEmailV1) -> JobResult {
+    let email = Email::from_template(&job.template, &job.data)
+        .map_err(|e| JobError::Permanent(e.into()))?;
+    run(
+        ctx,
+        SendEmail {
+            idempotency_key: job.idempotency_key,
+            to: job.to,
+            email,
+        },
+    )
+    .await
 }

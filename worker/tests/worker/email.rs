@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use keel_shared::db::emails;
-use keel_shared::jobs::payloads::SendEmail;
+use keel_shared::email::Email;
+use keel_shared::jobs::payloads::{SendEmail, SendEmailV1};
 use keel_worker::jobs::registry;
 use serde_json::json;
 
@@ -11,6 +12,18 @@ use crate::helpers::TestEnv;
 
 fn verify_email(key: &str) -> SendEmail {
     SendEmail {
+        idempotency_key: key.to_owned(),
+        to: "ada@example.com".to_owned(),
+        email: Email::VerifyEmail {
+            name: "Ada".to_owned(),
+            link: "https://app.acme.test/verify-email?token=abc".to_owned(),
+        },
+    }
+}
+
+/// The same email as a version-1 job (template name + untyped values).
+fn verify_email_v1(key: &str) -> SendEmailV1 {
+    SendEmailV1 {
         idempotency_key: key.to_owned(),
         to: "ada@example.com".to_owned(),
         template: "verify_email".to_owned(),
@@ -118,10 +131,33 @@ async fn an_unreachable_smtp_server_means_a_retry_not_a_lost_email() {
 }
 
 #[tokio::test]
-async fn an_unknown_template_goes_straight_to_the_dead_set() {
+async fn a_version_one_job_queued_before_the_upgrade_is_still_sent() {
     let env = TestEnv::new().await;
     let worker = env.start(registry());
-    let mut job = verify_email("verify:bad");
+
+    env.queue()
+        .enqueue(&verify_email_v1("verify:v1"))
+        .await
+        .expect("enqueued");
+
+    let mail = env
+        .sink
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .remove(0);
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Confirm your email for Acme")
+    );
+    assert!(mail.data.contains("verify-email?token=abc"));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_version_one_template_goes_straight_to_the_dead_set() {
+    let env = TestEnv::new().await;
+    let worker = env.start(registry());
+    let mut job = verify_email_v1("verify:bad");
     job.template = "no_such_template".to_owned();
 
     env.queue().enqueue(&job).await.expect("enqueued");

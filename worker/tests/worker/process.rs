@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use keel_shared::email::Email;
 use keel_shared::jobs::payloads::{Noop, SendEmail};
 use keel_shared::jobs::{Queue, QueueStats};
 use keel_shared::testing::{
@@ -151,8 +152,10 @@ async fn a_sigkilled_workers_email_job_completes_on_another_worker_and_is_sent_o
         .enqueue(&SendEmail {
             idempotency_key: "welcome:42".into(),
             to: "grace@example.com".into(),
-            template: "notice".into(),
-            data: serde_json::json!({"subject": "Welcome", "message": "Hello"}),
+            email: Email::Notice {
+                subject: "Welcome".into(),
+                message: "Hello".into(),
+            },
         })
         .await
         .expect("enqueued");

@@ -1,13 +1,15 @@
 //! `POST /api/v1/auth/login`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::{self, AccountError};
+use keel_shared::accounts::LoginError;
+use keel_shared::ratelimit::keys;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{LoginResponse, check_failures, limit_ip, parse_email, record_failure};
+use super::types::{LoginResponse, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
+use crate::limits::{check_failures, limit_ip, record_failure};
 use crate::state::AppState;
 
 /// Credentials.
@@ -32,12 +34,13 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in (tokens), or the second factor is needed (`mfa_required`; complete at `/auth/login/2fa`).", body = LoginResponse),
-        (status = 401, description = "Unknown email or wrong password (never says which).", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures or requests; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown email or wrong password (never says which).", body = Problem),
+        (status = 422, description = "`email` is not an email address.", body = Problem),
+        (status = 429, description = "Too many failures or requests; see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/login")]
+#[tracing::instrument(skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -45,27 +48,21 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "login", &client.ip).await?;
     let email = parse_email(&body.email)?;
-    let failures = format!("login-failures:{email}:{}", client.ip);
+    let failures = keys::login_failures(&email, &client.ip);
     check_failures(&state, &failures).await?;
-    match accounts::login(
-        &state.db,
-        &state.config,
-        &state.jwt,
-        &email,
-        &body.password,
-        client.user_agent.as_deref(),
-        Some(&client.ip),
-    )
-    .await
+    match state
+        .accounts
+        .login(&email, &body.password, &client.meta())
+        .await
     {
         Ok(outcome) => {
             state.limiter.reset(&failures).await?;
             Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
-        Err(AccountError::InvalidCredentials) => {
+        Err(LoginError::InvalidCredentials) => {
             record_failure(&state, &failures).await?;
             Err(ApiError::InvalidCredentials)
         }
-        Err(e) => Err(ApiError::account(e, "password")),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,13 +1,15 @@
 //! `POST /api/v1/auth/login/2fa`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::{AccountError, two_factor};
+use keel_shared::accounts::SecondFactorError;
+use keel_shared::ratelimit::keys;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{TokenResponse, check_failures, limit_ip, record_failure};
+use super::types::TokenResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
+use crate::limits::{check_failures, limit_ip, record_failure};
 use crate::state::AppState;
 
 /// The second step of a login.
@@ -32,11 +34,12 @@ pub struct Login2faRequest {
     request_body = Login2faRequest,
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
-        (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes, or requests from this IP; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem),
+        (status = 429, description = "Too many wrong codes, or requests from this IP; see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/login/2fa")]
+#[tracing::instrument(skip_all)]
 pub async fn login_2fa(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -49,37 +52,27 @@ pub async fn login_2fa(
             message: "or `recovery_code` is required".to_owned(),
         });
     }
-    let user = two_factor::mfa_token_user(&state.db, &body.mfa_token)
-        .await
-        .map_err(|e| match e {
-            AccountError::InvalidToken => ApiError::InvalidField {
-                field: "mfa_token",
-                message: "is invalid, used or expired".to_owned(),
-            },
-            other => ApiError::account(other, "password"),
-        })?;
-    let failures = format!("mfa-failures:{user}");
+    let user = state.accounts.mfa_token_user(&body.mfa_token).await?;
+    let failures = keys::mfa_failures(user);
     check_failures(&state, &failures).await?;
-    match two_factor::complete_login(
-        &state.db,
-        &state.config,
-        &state.jwt,
-        &body.mfa_token,
-        body.code.as_deref(),
-        body.recovery_code.as_deref(),
-        client.user_agent.as_deref(),
-        Some(&client.ip),
-    )
-    .await
+    match state
+        .accounts
+        .complete_login(
+            &body.mfa_token,
+            body.code.as_deref(),
+            body.recovery_code.as_deref(),
+            &client.meta(),
+        )
+        .await
     {
         Ok(pair) => {
             state.limiter.reset(&failures).await?;
             Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
         }
-        Err(AccountError::InvalidCode) => {
+        Err(SecondFactorError::InvalidCode) => {
             record_failure(&state, &failures).await?;
-            Err(ApiError::account(AccountError::InvalidCode, "code"))
+            Err(SecondFactorError::InvalidCode.into())
         }
-        Err(e) => Err(ApiError::account(e, "password")),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,9 +1,8 @@
 //! `POST /api/v1/auth/logout`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 
-use super::RefreshTokenRequest;
+use super::types::RefreshTokenRequest;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -18,12 +17,11 @@ use crate::state::AppState;
     responses((status = 204, description = "Signed out."))
 )]
 #[post("/api/v1/auth/logout")]
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::logout(&state.db, &body.refresh_token)
-        .await
-        .map_err(|e| ApiError::account(e, "refresh_token"))?;
+    state.accounts.logout(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -27,10 +27,11 @@ pub struct AuthorizeResponse {
     params(("provider" = String, Path, description = "`google` or `github`.")),
     responses(
         (status = 200, description = "The authorization URL.", body = AuthorizeResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
     )
 )]
 #[get("/api/v1/auth/oauth/{provider}/authorize")]
+#[tracing::instrument(skip_all, fields(oauth.provider = %path))]
 pub async fn oauth_authorize(
     state: web::Data<AppState>,
     path: web::Path<String>,

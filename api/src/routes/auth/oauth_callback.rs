@@ -1,11 +1,10 @@
 //! `POST /api/v1/auth/oauth/{provider}/callback`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::LoginResponse;
+use super::types::LoginResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -32,13 +31,14 @@ pub struct OAuthCallbackRequest {
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Signed in, or the second factor is needed.", body = LoginResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The provider shared no email, or did not verify the email of an existing account.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`state` is invalid, used, expired or for another provider.", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The provider refused the code or failed.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
+        (status = 409, description = "The provider shared no email, or did not verify the email of an existing account.", body = Problem),
+        (status = 422, description = "`state` is invalid, used, expired or for another provider.", body = Problem),
+        (status = 502, description = "The provider refused the code or failed.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/oauth/{provider}/callback")]
+#[tracing::instrument(skip_all, fields(oauth.provider = %path))]
 pub async fn oauth_callback(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -55,15 +55,9 @@ pub async fn oauth_callback(
         .oauth
         .exchange(provider, &body.code, &body.state)
         .await?;
-    let outcome = accounts::oauth::sign_in(
-        &state.db,
-        &state.config,
-        &state.jwt,
-        &profile,
-        client.user_agent.as_deref(),
-        Some(&client.ip),
-    )
-    .await
-    .map_err(|e| ApiError::account(e, "password"))?;
+    let outcome = state
+        .accounts
+        .oauth_sign_in(&profile, &client.meta())
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
 }

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/password/change`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -29,27 +28,20 @@ pub struct PasswordChangeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/change")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn password_change(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: web::Json<PasswordChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::change_password(
-        &state.db,
-        &auth.user,
-        auth.session,
-        &body.current,
-        &body.new,
-    )
-    .await
-    .map_err(|e| match e {
-        accounts::AccountError::WrongPassword => ApiError::account(e, "current"),
-        other => ApiError::account(other, "new"),
-    })?;
+    state
+        .accounts
+        .change_password(&auth.user, auth.session, &body.current, &body.new)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/password/reset`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -27,16 +26,18 @@ pub struct PasswordResetRequest {
     request_body = PasswordResetRequest,
     responses(
         (status = 204, description = "Password changed; every session signed out."),
-        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/reset")]
+#[tracing::instrument(skip_all)]
 pub async fn password_reset(
     state: web::Data<AppState>,
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::reset_password(&state.db, &body.token, &body.new_password)
-        .await
-        .map_err(|e| ApiError::account(e, "new_password"))?;
+    state
+        .accounts
+        .reset_password(&body.token, &body.new_password)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,9 +1,8 @@
 //! `POST /api/v1/auth/refresh`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::{self, AccountError};
 
-use super::{RefreshTokenRequest, TokenResponse};
+use super::types::{RefreshTokenRequest, TokenResponse};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -17,17 +16,15 @@ use crate::state::AppState;
     request_body = RefreshTokenRequest,
     responses(
         (status = 200, description = "A new access token and refresh token.", body = TokenResponse),
-        (status = 401, description = "Unknown, used, expired or revoked refresh token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, used, expired or revoked refresh token.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/refresh")]
+#[tracing::instrument(skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    match accounts::refresh(&state.db, &state.jwt, &body.refresh_token).await {
-        Ok(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(pair))),
-        Err(AccountError::InvalidToken) => Err(ApiError::Unauthorized("invalid refresh token")),
-        Err(e) => Err(ApiError::account(e, "refresh_token")),
-    }
+    let pair = state.accounts.refresh(&body.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
 }

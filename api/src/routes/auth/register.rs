@@ -1,14 +1,14 @@
 //! `POST /api/v1/auth/register`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 use keel_shared::domain::DisplayName;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ACCEPTED, Accepted, limit_email, limit_ip, parse_email};
+use super::types::{ACCEPTED, Accepted, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
+use crate::limits::{limit_email, limit_ip};
 use crate::state::AppState;
 
 /// A new account.
@@ -36,11 +36,12 @@ pub struct RegisterRequest {
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "Accepted; a verification email is on its way if the address can be used.", body = Accepted),
-        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP or for this address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
+        (status = 429, description = "Too many requests from this IP or for this address; see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/register")]
+#[tracing::instrument(skip_all)]
 pub async fn register(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -53,8 +54,9 @@ pub async fn register(
         field: "name",
         message,
     })?;
-    accounts::register(&state.db, &state.config, &email, &body.password, &name)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    state
+        .accounts
+        .register(&email, &body.password, &name)
+        .await?;
     Ok(HttpResponse::Accepted().json(ACCEPTED))
 }

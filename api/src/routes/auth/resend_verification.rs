@@ -1,11 +1,11 @@
 //! `POST /api/v1/auth/resend-verification`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 
-use super::{ACCEPTED, Accepted, EmailRequest, limit_email, limit_ip, parse_email};
+use super::types::{ACCEPTED, Accepted, EmailRequest, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
+use crate::limits::{limit_email, limit_ip};
 use crate::state::AppState;
 
 /// Send the verification email again.
@@ -18,11 +18,12 @@ use crate::state::AppState;
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted.", body = Accepted),
-        (status = 422, description = "`email` is not an email address.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP or for this address.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`email` is not an email address.", body = Problem),
+        (status = 429, description = "Too many requests from this IP or for this address.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/resend-verification")]
+#[tracing::instrument(skip_all)]
 pub async fn resend_verification(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -31,8 +32,6 @@ pub async fn resend_verification(
     limit_ip(&state, "resend", &client.ip).await?;
     let email = parse_email(&body.email)?;
     limit_email(&state, "resend", &email).await?;
-    accounts::resend_verification(&state.db, &state.config, &email)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    state.accounts.resend_verification(&email).await?;
     Ok(HttpResponse::Accepted().json(ACCEPTED))
 }

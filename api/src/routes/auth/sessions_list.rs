@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use keel_shared::db::sessions;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -35,23 +34,21 @@ pub struct SessionResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Active sessions, most recently used first.", body = Vec<SessionResponse>),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
     )
 )]
 #[get("/api/v1/auth/sessions")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn sessions_list(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let client = state.db.get().await?;
-    let list = sessions::list_active(&client, auth.user.id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let list = state.accounts.sessions(auth.user.id).await?;
     let body: Vec<SessionResponse> = list
         .into_iter()
         .map(|s| SessionResponse {
             current: s.id == auth.session,
-            id: s.id,
+            id: s.id.into(),
             created_at: s.created_at,
             last_used_at: s.last_used_at,
             user_agent: s.user_agent,

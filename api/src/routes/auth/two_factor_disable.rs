@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/2fa/disable`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::two_factor;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -27,25 +26,21 @@ pub struct TwoFactorDisableRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled; the secret and recovery codes are deleted."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Two-factor authentication is not enabled.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`password` or `code` is wrong.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 409, description = "Two-factor authentication is not enabled.", body = Problem),
+        (status = 422, description = "`password` or `code` is wrong.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/disable")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn two_factor_disable(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: web::Json<TwoFactorDisableRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    two_factor::disable(
-        &state.db,
-        &state.config,
-        &auth.user,
-        &body.password,
-        &body.code,
-    )
-    .await
-    .map_err(|e| ApiError::account(e, "password"))?;
+    state
+        .accounts
+        .disable_two_factor(&auth.user, &body.password, &body.code)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/2fa/enable`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::two_factor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,19 +35,21 @@ pub struct RecoveryCodesResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enabled.", body = RecoveryCodesResponse),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already enabled, or setup was not started.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`code` is wrong or already used.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 409, description = "Already enabled, or setup was not started.", body = Problem),
+        (status = 422, description = "`code` is wrong or already used.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/enable")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn two_factor_enable(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: web::Json<TwoFactorCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let recovery_codes = two_factor::enable(&state.db, &state.config, &auth.user, &body.code)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    let recovery_codes = state
+        .accounts
+        .enable_two_factor(&auth.user, &body.code)
+        .await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/2fa/setup`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts::two_factor;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,18 +28,17 @@ pub struct TwoFactorSetupResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new secret to load into an authenticator.", body = TwoFactorSetupResponse),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Two-factor authentication is already enabled.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 409, description = "Two-factor authentication is already enabled.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/setup")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn two_factor_setup(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let setup = two_factor::setup(&state.db, &state.config, &auth.user)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    let setup = state.accounts.setup_two_factor(&auth.user).await?;
     Ok(HttpResponse::Ok().json(TwoFactorSetupResponse {
         secret: setup.secret,
         otpauth_uri: setup.otpauth_uri,

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/verify-email`.
 
 use actix_web::{HttpResponse, post, web};
-use keel_shared::accounts;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -26,17 +25,16 @@ pub struct VerifyEmailRequest {
     request_body = VerifyEmailRequest,
     responses(
         (status = 204, description = "Verified."),
-        (status = 409, description = "The new address was taken by another account meanwhile.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The token is invalid, used or expired.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new address was taken by another account meanwhile.", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/verify-email")]
+#[tracing::instrument(skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
     body: web::Json<VerifyEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::verify_email(&state.db, &body.token)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    state.accounts.verify_email(&body.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -44,6 +44,7 @@ pub struct DependencyCheck {
     )
 )]
 #[get("/readyz")]
+#[tracing::instrument(skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let report = health::check(&state.db, &state.redis, state.config.ready_timeout).await;
     if report.is_ready() {

@@ -14,6 +14,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The OpenAPI 3.1 document (JSON).", content_type = "application/json", body = Object))
 )]
 #[get("/api/schema/")]
+#[tracing::instrument(skip_all)]
 pub async fn schema(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())

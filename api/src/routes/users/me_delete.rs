@@ -1,7 +1,6 @@
 //! `DELETE /api/v1/users/me`.
 
 use actix_web::{HttpResponse, delete, web};
-use keel_shared::accounts;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -29,18 +28,20 @@ pub struct DeleteMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`password` is wrong.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 422, description = "`password` is wrong.", body = Problem),
     )
 )]
 #[delete("/api/v1/users/me")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn me_delete(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: web::Json<DeleteMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::delete_account(&state.db, &auth.user, &body.password)
-        .await
-        .map_err(|e| ApiError::account(e, "password"))?;
+    state
+        .accounts
+        .delete_account(&auth.user, &body.password)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

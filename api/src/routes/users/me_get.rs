@@ -15,10 +15,11 @@ use crate::extract::AuthUser;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user.", body = UserResponse),
-        (status = 401, description = "Missing, malformed, expired or wrongly signed token, or a revoked session.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed, expired or wrongly signed token, or a revoked session.", body = Problem),
     )
 )]
 #[get("/api/v1/users/me")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn me_get(auth: AuthUser) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(UserResponse::from(&auth.user)))
 }

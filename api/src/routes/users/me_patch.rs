@@ -1,8 +1,6 @@
 //! `PATCH /api/v1/users/me`.
 
 use actix_web::{HttpResponse, patch, web};
-use keel_shared::accounts;
-use keel_shared::db::users;
 use keel_shared::domain::DisplayName;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -10,7 +8,7 @@ use utoipa::ToSchema;
 use super::UserResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
-use crate::routes::auth::parse_email;
+use crate::routes::auth::types::parse_email;
 use crate::state::AppState;
 
 /// Fields to change; absent ones stay.
@@ -32,12 +30,13 @@ pub struct UpdateMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user after the change (the email changes only after verification).", body = UserResponse),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The new email address belongs to another account.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 409, description = "The new email address belongs to another account.", body = Problem),
+        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
     )
 )]
 #[patch("/api/v1/users/me")]
+#[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
 pub async fn me_patch(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -53,19 +52,9 @@ pub async fn me_patch(
             message,
         })?;
     let email = body.email.as_deref().map(parse_email).transpose()?;
-    accounts::update_profile(
-        &state.db,
-        &state.config,
-        &auth.user,
-        name.as_ref(),
-        email.as_ref(),
-    )
-    .await
-    .map_err(|e| ApiError::account(e, "password"))?;
-    let client = state.db.get().await?;
-    let user = users::by_id(&client, auth.user.id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .ok_or(ApiError::Unauthorized("account deleted"))?;
+    let user = state
+        .accounts
+        .update_profile(&auth.user, name.as_ref(), email.as_ref())
+        .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

@@ -1,0 +1,106 @@
+//! Request and response bodies several auth endpoints share, and the email field parser.
+
+use keel_shared::accounts::TokenPair;
+use keel_shared::domain::EmailAddress;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Login and refresh answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; exchange it at `/auth/refresh` (once: it rotates).
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(p: TokenPair) -> Self {
+        Self {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            token_type: "Bearer",
+            expires_in: p.expires_in,
+        }
+    }
+}
+
+/// Password correct; the second factor is needed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Send it with a code to `/auth/login/2fa`.
+    pub mfa_token: String,
+    /// Seconds the MFA token stays valid.
+    #[schema(example = 300)]
+    pub expires_in: u64,
+}
+
+/// What login answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    /// Signed in.
+    Tokens(TokenResponse),
+    /// Second factor needed.
+    MfaRequired(MfaRequired),
+}
+
+impl From<keel_shared::accounts::LoginOutcome> for LoginResponse {
+    fn from(outcome: keel_shared::accounts::LoginOutcome) -> Self {
+        use keel_shared::accounts::{LoginOutcome, two_factor::MFA_TTL};
+        match outcome {
+            LoginOutcome::Tokens(pair) => Self::Tokens(TokenResponse::from(pair)),
+            LoginOutcome::MfaRequired { mfa_token } => Self::MfaRequired(MfaRequired {
+                mfa_required: true,
+                mfa_token,
+                expires_in: MFA_TTL.as_secs(),
+            }),
+        }
+    }
+}
+
+/// A body holding a refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenRequest {
+    /// The refresh token from login or the last refresh.
+    pub refresh_token: String,
+}
+
+/// A body holding only an email address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    /// The account's email address.
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
+    pub email: String,
+}
+
+/// The answer of endpoints that must not reveal whether an account exists.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// Always `accepted`.
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+}
+
+/// The one [`Accepted`] answer.
+pub const ACCEPTED: Accepted = Accepted { status: "accepted" };
+
+/// Parses an email field, naming it in the error.
+pub fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
+    EmailAddress::parse(raw).map_err(|message| ApiError::InvalidField {
+        field: "email",
+        message,
+    })
+}

@@ -1,0 +1,51 @@
+//! The signed-in user's profile: name and email changes, account deletion.
+
+use super::registration::send_verification;
+use super::{Accounts, DeleteAccountError, UpdateProfileError};
+use crate::auth::password;
+use crate::db::users::{self, User};
+use crate::domain::{DisplayName, EmailAddress};
+
+impl Accounts {
+    /// Changes the name now, and the email once the new address is verified (a link is sent
+    /// to it; the account keeps its current address until then). Returns the user as stored
+    /// afterwards.
+    #[tracing::instrument(skip_all, fields(user.id = %user.id))]
+    pub async fn update_profile(
+        &self,
+        user: &User,
+        name: Option<&DisplayName>,
+        email: Option<&EmailAddress>,
+    ) -> Result<User, UpdateProfileError> {
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(name) = name {
+            users::set_name(&tx, user.id, name.as_str()).await?;
+        }
+        if let Some(email) = email.filter(|e| e.as_str() != user.email) {
+            if users::by_email(&tx, email.as_str()).await?.is_some() {
+                return Err(UpdateProfileError::EmailTaken);
+            }
+            send_verification(&tx, &self.config, user, email.as_str()).await?;
+        }
+        let updated = users::by_id(&tx, user.id).await?;
+        tx.commit().await?;
+        // The row exists: this transaction read it after its own update.
+        Ok(updated.unwrap_or_else(|| user.clone()))
+    }
+
+    /// Deletes the account (its tokens and sessions go with it) after checking the password.
+    #[tracing::instrument(skip_all, fields(user.id = %user.id))]
+    pub async fn delete_account(
+        &self,
+        user: &User,
+        password: &str,
+    ) -> Result<(), DeleteAccountError> {
+        if !password::verify(password, user.password_hash.as_deref()).await {
+            return Err(DeleteAccountError::WrongPassword);
+        }
+        let client = self.db.get().await?;
+        users::delete(&client, user.id).await?;
+        Ok(())
+    }
+}
