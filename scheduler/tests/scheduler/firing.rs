@@ -85,8 +85,10 @@ async fn the_first_tick_ever_fires_nothing_then_each_due_slot_fires() {
     );
 }
 
-#[tokio::test]
-async fn two_replicas_ticking_together_fire_each_slot_once() {
+/// Two replicas of an every-second entry tick together at :01 .. :05; with `a_walks_from_its_last_tick`,
+/// replica a walks from its previous tick instead of the cursor. Returns how many fired, and
+/// the slots in the queue.
+async fn two_replicas_tick_together(a_walks_from_its_last_tick: bool) -> (usize, Vec<i64>) {
     let redis = TestRedis::new();
     let q = redis.queue();
     let a = scheduler(&q, vec![entry("* * * * * *", Misfire::Skip)]);
@@ -95,20 +97,33 @@ async fn two_replicas_ticking_together_fire_each_slot_once() {
 
     let mut fired = 0;
     for second in 1..=5 {
-        let (ra, rb) = tokio::join!(a.tick(at(0, 0, second)), b.tick(at(0, 0, second)));
-        let (ra, rb) = (ra.expect("a"), rb.expect("b"));
-        fired += ra.fired + rb.fired;
+        let now = at(0, 0, second);
+        let last = a_walks_from_its_last_tick.then(|| at(0, 0, second - 1));
+        let (ra, rb) = tokio::join!(a.tick_after(now, last), b.tick(now));
+        fired += ra.expect("a").fired + rb.expect("b").fired;
     }
+    (fired, fired_slots(&q).await)
+}
+
+fn seconds_one_to_five() -> Vec<i64> {
+    (1..=5).map(|s| at(0, 0, s).timestamp_millis()).collect()
+}
+
+#[tokio::test]
+async fn two_replicas_ticking_together_fire_each_slot_once() {
+    let (fired, slots) = two_replicas_tick_together(false).await;
 
     assert_eq!(fired, 5);
-    let slots = fired_slots(&q).await;
     assert_eq!(slots.len(), 5);
-    assert_eq!(
-        slots,
-        (1..=5)
-            .map(|s| at(0, 0, s).timestamp_millis())
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(slots, seconds_one_to_five());
+}
+
+#[tokio::test]
+async fn replicas_walking_from_their_last_tick_or_the_cursor_fire_each_slot_once() {
+    let (fired, slots) = two_replicas_tick_together(true).await;
+
+    assert_eq!(fired, 5);
+    assert_eq!(slots, seconds_one_to_five());
 }
 
 #[tokio::test]
@@ -123,30 +138,6 @@ async fn a_tick_after_a_successful_one_walks_from_it_without_the_cursor() {
 
     assert_eq!(r.expect("tick"), report(1, 0, 0));
     assert_eq!(fired_slots(&q).await, vec![at(0, 0, 10).timestamp_millis()]);
-}
-
-#[tokio::test]
-async fn replicas_walking_from_their_last_tick_or_the_cursor_fire_each_slot_once() {
-    let redis = TestRedis::new();
-    let q = redis.queue();
-    let a = scheduler(&q, vec![entry("* * * * * *", Misfire::Skip)]);
-    let b = scheduler(&q, vec![entry("* * * * * *", Misfire::Skip)]);
-    a.tick(at(0, 0, 0)).await.expect("tick");
-
-    let mut fired = 0;
-    for second in 1..=5 {
-        let (now, last) = (at(0, 0, second), Some(at(0, 0, second - 1)));
-        let (ra, rb) = tokio::join!(a.tick_after(now, last), b.tick(now));
-        fired += ra.expect("a").fired + rb.expect("b").fired;
-    }
-
-    assert_eq!(fired, 5);
-    assert_eq!(
-        fired_slots(&q).await,
-        (1..=5)
-            .map(|s| at(0, 0, s).timestamp_millis())
-            .collect::<Vec<_>>()
-    );
 }
 
 #[tokio::test]
