@@ -17,6 +17,8 @@ latency_rate=${KEEL_BENCH_LATENCY_RATE:-2000}
 
 ensure_postgres keel_bench
 ensure_redis
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 say "building (release)"
 cargo build --release --quiet --bins
 bin=$CARGO_TARGET_DIR/release
@@ -33,12 +35,6 @@ cleanup_bench() {
   [[ -n $worker_pid ]] && kill -TERM "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null
   "$bin/keel-worker" jobs dead purge >/dev/null 2>&1 || true
   redis_del_prefix
-}
-redis_del_prefix() {
-  local host port
-  host=$(sed -E 's#^redis://([^:/]+).*#\1#' <<<"$REDIS_URL")
-  port=$(sed -E 's#^redis://[^:/]+:([0-9]+).*#\1#; t; s#.*#6379#' <<<"$REDIS_URL")
-  redis-cli -h "$host" -p "$port" --scan --pattern "$KEEL_REDIS_PREFIX:*" | xargs -r redis-cli -h "$host" -p "$port" del >/dev/null
 }
 trap 'cleanup_bench; keel_cleanup' EXIT
 
@@ -70,8 +66,6 @@ while [[ $(processed) -lt $((before + latency_jobs)) ]]; do sleep 0.05; done
 metrics=$(curl -sf "http://$KEEL_WORKER_HEALTH_ADDR/metrics")
 kill -TERM "$worker_pid"; wait "$worker_pid" || true; worker_pid=""
 
-redis_host=$(sed -E 's#^redis://([^:/]+).*#\1#' <<<"$REDIS_URL")
-redis_port=$(sed -E 's#^redis://[^:/]+:([0-9]+).*#\1#; t; s#.*#6379#' <<<"$REDIS_URL")
 ceiling=$(redis-benchmark -h "$redis_host" -p "$redis_port" -t lpush,rpop -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second')
 
 python3 - "$n" "$t0" "$t1" "$t2" "$t3" <<PY

@@ -8,6 +8,7 @@ use super::JobResult;
 use crate::context::JobContext;
 
 /// Sleeps `sleep_ms` (capped at a minute), then succeeds.
+#[tracing::instrument(name = "noop", skip_all, fields(noop.sleep_ms = job.sleep_ms))]
 pub async fn run(_ctx: JobContext, job: Noop) -> JobResult {
     if let Some(ms) = job.sleep_ms {
         tokio::time::sleep(Duration::from_millis(ms.min(60_000))).await;

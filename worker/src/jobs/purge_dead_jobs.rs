@@ -8,7 +8,7 @@ use super::JobResult;
 use crate::context::JobContext;
 
 /// Deletes dead jobs that died more than `older_than_hours` ago.
-#[tracing::instrument(skip_all, fields(older_than_hours = job.older_than_hours))]
+#[tracing::instrument(name = "purge_dead_jobs", skip_all, fields(purge.older_than_hours = job.older_than_hours))]
 pub async fn run(ctx: JobContext, job: PurgeDeadJobs) -> JobResult {
     let age = Duration::from_secs(job.older_than_hours.saturating_mul(3600));
     let cutoff = chrono::Utc::now().timestamp_millis()

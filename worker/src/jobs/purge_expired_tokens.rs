@@ -7,6 +7,7 @@ use super::JobResult;
 use crate::context::JobContext;
 
 /// Deletes sessions and email tokens that ended more than a day ago.
+#[tracing::instrument(name = "purge_expired_tokens", skip_all)]
 pub async fn run(ctx: JobContext, _job: PurgeExpiredTokens) -> JobResult {
     let client = ctx.db.get().await.map_err(anyhow::Error::from)?;
     let (sessions, tokens) = sessions::purge_ended(&client)

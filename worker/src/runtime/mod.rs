@@ -6,6 +6,7 @@
 //! every `T/6`, and claims entries idle for more than `2T/3` every `T/6`, so a killed
 //! worker's jobs run again within `5T/6` (under 30 s by default).
 
+mod disposition;
 mod maintenance;
 mod queue_runner;
 

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use keel_shared::jobs::{Delivery, Queue, backoff};
+use keel_shared::jobs::{Delivery, Envelope, Queue, backoff};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::AbortHandle;
 
 use super::Runtime;
+use super::disposition::{BuryCause, Disposition, Outcome, disposition};
 use crate::context::JobContext;
 use crate::jobs::{JobError, Registry};
 use crate::metrics;
@@ -138,40 +139,45 @@ impl QueueRunner {
         }
     }
 
+    /// Runs one delivery and settles it (acknowledged, retried or buried).
+    #[tracing::instrument(
+        name = "job",
+        skip_all,
+        fields(
+            job.queue = %self.name,
+            job.entry = %delivery.entry_id,
+            job.id = tracing::field::Empty,
+            job.name = tracing::field::Empty,
+            job.attempt = tracing::field::Empty,
+        )
+    )]
     async fn process(&self, delivery: Delivery) {
-        let queue = &self.ctx.queue;
         let envelope = match delivery.envelope() {
             Ok(e) => e,
             Err(reason) => {
-                tracing::error!(queue = %self.name, entry = %delivery.entry_id, %reason, "burying an undecodable job");
-                metrics::job_outcome("(undecodable)", &self.name, "dead");
-                if let Err(e) = queue.bury(&delivery, &reason, 0).await {
-                    tracing::error!(error = %e, "cannot bury; the job will be delivered again");
-                }
-                return;
+                let outcome = Outcome::Unrunnable(reason);
+                let d = disposition(outcome, 0, 1, Duration::ZERO);
+                return self.settle(&delivery, None, "(undecodable)", d).await;
             }
         };
-        let span = tracing::info_span!(
-            "job",
-            job.id = %envelope.id,
-            job.name = %envelope.name,
-            job.attempt = envelope.attempt,
-            queue = %self.name,
-        );
+        let span = tracing::Span::current();
+        span.record("job.id", envelope.id.as_str());
+        span.record("job.name", envelope.name.as_str());
+        span.record("job.attempt", envelope.attempt);
         let Some(job) = self.registry.get(&envelope.name, envelope.version) else {
             let reason = format!(
                 "no handler for job {:?} version {}",
                 envelope.name, envelope.version
             );
-            span.in_scope(|| tracing::error!(%reason, "burying a job this worker cannot run"));
-            metrics::job_outcome(&envelope.name, &self.name, "dead");
-            if let Err(e) = queue
-                .bury(&delivery, &reason, envelope.attempt.saturating_sub(1))
-                .await
-            {
-                tracing::error!(error = %e, "cannot bury; the job will be delivered again");
-            }
-            return;
+            let d = disposition(
+                Outcome::Unrunnable(reason),
+                envelope.attempt,
+                1,
+                Duration::ZERO,
+            );
+            return self
+                .settle(&delivery, Some(&envelope), &envelope.name, d)
+                .await;
         };
         let waited_ms = chrono::Utc::now().timestamp_millis() - envelope.due_at_ms;
         metrics::job_start_latency(
@@ -181,54 +187,65 @@ impl QueueRunner {
         let started = Instant::now();
         let run =
             AssertUnwindSafe(job.run(self.ctx.clone(), envelope.payload.clone())).catch_unwind();
-        let outcome = match tokio::time::timeout(
-            job.timeout,
-            tracing::Instrument::instrument(run, span.clone()),
-        )
-        .await
-        {
-            Ok(Ok(result)) => result,
-            Ok(Err(panic)) => Err(JobError::Retry(anyhow::anyhow!(
+        let outcome = match tokio::time::timeout(job.timeout, run).await {
+            Ok(Ok(Ok(()))) => Outcome::Succeeded,
+            Ok(Ok(Err(e))) => Outcome::Failed(e),
+            Ok(Err(panic)) => Outcome::Failed(JobError::Retry(anyhow::anyhow!(
                 "the handler panicked: {}",
                 panic_message(&*panic)
             ))),
-            Err(_) => Err(JobError::Retry(anyhow::anyhow!(
+            Err(_) => Outcome::Failed(JobError::Retry(anyhow::anyhow!(
                 "timed out after {} s",
                 job.timeout.as_secs()
             ))),
         };
         metrics::job_duration(job.name, started.elapsed());
-        match outcome {
-            Ok(()) => {
-                metrics::job_outcome(job.name, &self.name, "processed");
-                self.ack(delivery.entry_id);
+        let retry_delay = backoff(job.backoff, envelope.attempt);
+        let d = disposition(outcome, envelope.attempt, job.max_attempts, retry_delay);
+        self.settle(&delivery, Some(&envelope), job.name, d).await;
+    }
+
+    /// Acts on a disposition: the one place that acknowledges, retries or buries, counts the
+    /// outcome and logs the failure (once, here, where it is handled).
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        envelope: Option<&Envelope>,
+        job_name: &str,
+        disposition: Disposition,
+    ) {
+        let queue = &self.ctx.queue;
+        match disposition {
+            Disposition::Ack => {
+                metrics::job_outcome(job_name, &self.name, "processed");
+                self.ack(delivery.entry_id.clone());
             }
-            Err(JobError::Permanent(e)) => {
-                let error = format!("{e:#}");
-                span.in_scope(
-                    || tracing::error!(%error, "job failed permanently; moved to the dead set"),
-                );
-                metrics::job_outcome(job.name, &self.name, "dead");
-                if let Err(e) = queue.bury(&delivery, &error, envelope.attempt).await {
-                    tracing::error!(error = %e, "cannot bury; the job will be delivered again");
+            Disposition::Retry { after, error } => {
+                metrics::job_outcome(job_name, &self.name, "failed");
+                metrics::job_outcome(job_name, &self.name, "retried");
+                let retry_in_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+                tracing::warn!(%error, retry_in_ms, "job failed; will retry");
+                let Some(envelope) = envelope else {
+                    // Only a decoded job runs, so only a decoded job is retried.
+                    tracing::error!("a retry without an envelope; the job will be delivered again");
+                    return;
+                };
+                if let Err(e) = queue.retry_later(delivery, envelope, &error, after).await {
+                    tracing::error!(error = %e, "cannot schedule the retry; the job will be delivered again");
                 }
             }
-            Err(JobError::Retry(e)) => {
-                let error = format!("{e:#}");
-                metrics::job_outcome(job.name, &self.name, "failed");
-                if envelope.attempt >= job.max_attempts {
-                    span.in_scope(|| tracing::error!(%error, "job failed its last attempt; moved to the dead set"));
-                    metrics::job_outcome(job.name, &self.name, "dead");
-                    if let Err(e) = queue.bury(&delivery, &error, envelope.attempt).await {
-                        tracing::error!(error = %e, "cannot bury; the job will be delivered again");
-                    }
-                } else {
-                    let delay = backoff(job.backoff, envelope.attempt);
-                    span.in_scope(|| tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "job failed; will retry"));
-                    metrics::job_outcome(job.name, &self.name, "retried");
-                    if let Err(e) = queue.retry_later(&delivery, &envelope, &error, delay).await {
-                        tracing::error!(error = %e, "cannot schedule the retry; the job will be delivered again");
-                    }
+            Disposition::Bury {
+                cause,
+                error,
+                attempts,
+            } => {
+                if cause == BuryCause::Exhausted {
+                    metrics::job_outcome(job_name, &self.name, "failed");
+                }
+                metrics::job_outcome(job_name, &self.name, "dead");
+                tracing::error!(%error, "{}", cause.message());
+                if let Err(e) = queue.bury(delivery, &error, attempts).await {
+                    tracing::error!(error = %e, "cannot bury; the job will be delivered again");
                 }
             }
         }

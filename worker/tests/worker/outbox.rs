@@ -9,20 +9,28 @@ use keel_worker::jobs::registry;
 
 use crate::helpers::TestEnv;
 
+/// Writes `job` to the outbox in a transaction that commits, or rolls back.
+async fn write_in_tx(env: &TestEnv, job: &Noop, commit: bool) {
+    let mut client = env.ctx.db.get().await.expect("conn");
+    let tx = client.transaction().await.expect("tx");
+    enqueue_in_tx(&tx, job).await.expect("outbox row");
+    if commit {
+        tx.commit().await.expect("commit");
+    } else {
+        tx.rollback().await.expect("rollback");
+    }
+}
+
 #[tokio::test]
 async fn a_job_written_in_a_committed_transaction_is_relayed_and_run() {
     let env = TestEnv::new().await;
     let worker = env.start(registry());
 
-    let mut client = env.ctx.db.get().await.expect("conn");
-    let tx = client.transaction().await.expect("tx");
-    enqueue_in_tx(&tx, &Noop::default())
-        .await
-        .expect("outbox row");
-    tx.commit().await.expect("commit");
+    write_in_tx(&env, &Noop::default(), true).await;
 
     env.wait_for("default", Duration::from_secs(10), |s| s.processed == 1)
         .await;
+    let client = env.ctx.db.get().await.expect("conn");
     assert_eq!(
         outbox_rows::len(&client).await.expect("len"),
         0,
@@ -36,18 +44,9 @@ async fn a_job_written_in_a_rolled_back_transaction_is_never_enqueued() {
     let env = TestEnv::new().await;
     let worker = env.start(registry());
 
-    let mut client = env.ctx.db.get().await.expect("conn");
-    let tx = client.transaction().await.expect("tx");
-    enqueue_in_tx(&tx, &Noop::default())
-        .await
-        .expect("outbox row");
-    tx.rollback().await.expect("rollback");
+    write_in_tx(&env, &Noop::default(), false).await;
     // A committed one after it, to know the relay has run.
-    let tx = client.transaction().await.expect("tx");
-    enqueue_in_tx(&tx, &Noop { sleep_ms: Some(1) })
-        .await
-        .expect("outbox row");
-    tx.commit().await.expect("commit");
+    write_in_tx(&env, &Noop { sleep_ms: Some(1) }, true).await;
 
     let stats = env
         .wait_for("default", Duration::from_secs(10), |s| s.processed == 1)

@@ -10,7 +10,7 @@ use keel_worker::cli::{self, DeadCommand, JobsCommand};
 use keel_worker::jobs::{JobError, Registry, registry};
 use serde::{Deserialize, Serialize};
 
-use crate::helpers::TestEnv;
+use crate::helpers::{RunningWorker, TestEnv};
 
 /// Fails until its counter reaches `succeed_on`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,16 +59,21 @@ async fn an_enqueued_job_is_processed_and_acknowledged() {
     worker.stop().await;
 }
 
-#[tokio::test]
-async fn a_failing_job_is_retried_then_succeeds() {
+/// A worker running a `Flaky` job that succeeds on run `succeed_on`, with its run counter.
+async fn start_flaky(succeed_on: u32) -> (TestEnv, Arc<AtomicU32>, RunningWorker) {
     let env = TestEnv::new().await;
     let runs = Arc::new(AtomicU32::new(0));
     let worker = env.start(flaky_registry(Arc::clone(&runs)));
-
     env.queue()
-        .enqueue(&Flaky { succeed_on: 2 })
+        .enqueue(&Flaky { succeed_on })
         .await
         .expect("enqueued");
+    (env, runs, worker)
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_then_succeeds() {
+    let (env, runs, worker) = start_flaky(2).await;
 
     let stats = env
         .wait_for("default", Duration::from_secs(10), |s| s.processed == 1)
@@ -80,15 +85,9 @@ async fn a_failing_job_is_retried_then_succeeds() {
 
 #[tokio::test]
 async fn an_exhausted_job_goes_dead_and_a_cli_retry_runs_it_again() {
-    let env = TestEnv::new().await;
-    let runs = Arc::new(AtomicU32::new(0));
-    let worker = env.start(flaky_registry(Arc::clone(&runs)));
-
     // Fails attempts 1-3 (MAX_ATTEMPTS = 3), succeeds on the fourth run.
-    env.queue()
-        .enqueue(&Flaky { succeed_on: 4 })
-        .await
-        .expect("enqueued");
+    let (env, runs, worker) = start_flaky(4).await;
+
     let stats = env
         .wait_for("default", Duration::from_secs(10), |s| s.dead == 1)
         .await;
@@ -166,35 +165,19 @@ async fn undecodable_and_unknown_jobs_go_dead_without_stopping_the_worker() {
         .query_async(&mut *conn)
         .await
         .expect("xadd");
-    // A job name no worker knows, and a known name at a version it does not know.
-    queue
-        .push(&Queue::envelope(
-            "no_such_job",
-            1,
-            "default",
-            serde_json::json!({}),
-        ))
-        .await
-        .expect("push");
-    queue
-        .push(&Queue::envelope(
-            "noop",
-            99,
-            "default",
-            serde_json::json!({}),
-        ))
-        .await
-        .expect("push");
-    // A known job whose payload does not fit.
-    queue
-        .push(&Queue::envelope(
-            "noop",
-            1,
-            "default",
-            serde_json::json!({"sleep_ms": "soon"}),
-        ))
-        .await
-        .expect("push");
+    let unrunnable = [
+        // A job name no worker knows, and a known name at a version it does not know.
+        ("no_such_job", 1, serde_json::json!({})),
+        ("noop", 99, serde_json::json!({})),
+        // A known job whose payload does not fit.
+        ("noop", 1, serde_json::json!({"sleep_ms": "soon"})),
+    ];
+    for (name, version, payload) in unrunnable {
+        queue
+            .push(&Queue::envelope(name, version, "default", payload))
+            .await
+            .expect("push");
+    }
     // And a good one after them all.
     queue.enqueue(&Noop::default()).await.expect("enqueued");
 
@@ -215,22 +198,16 @@ async fn undecodable_and_unknown_jobs_go_dead_without_stopping_the_worker() {
         errors.iter().any(|e| e.starts_with("undecodable envelope")),
         "{errors:?}"
     );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("\"no_such_job\" version 1")),
-        "{errors:?}"
-    );
-    assert!(
-        errors.iter().any(|e| e.contains("\"noop\" version 99")),
-        "{errors:?}"
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("payload of noop does not decode")),
-        "{errors:?}"
-    );
+    for reason in [
+        "\"no_such_job\" version 1",
+        "\"noop\" version 99",
+        "payload of noop does not decode",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(reason)),
+            "{reason}: {errors:?}"
+        );
+    }
     worker.stop().await;
 }
 
