@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod health;
+pub mod healthcheck;
 pub mod jobs;
 pub mod oauth;
 #[cfg(feature = "probe")]
