@@ -514,7 +514,7 @@ check_systemd() {
   local dir out unit score limit=2.5 scores=""
   dir=$work/units
   mkdir -p "$dir"
-  for unit in deploy/systemd/*.service deploy/systemd/*.timer; do
+  for unit in deploy/systemd/*.service deploy/systemd/backup/*.service deploy/systemd/backup/*.timer; do
     sed -e "s#/usr/local/bin/#$bin/#" -e "s#/opt/keel/scripts/#$KEEL_ROOT/scripts/#" "$unit" >"$dir/$(basename "$unit")"
   done
   # The backup scripts the timers call come from another branch; stand-ins keep verify honest
