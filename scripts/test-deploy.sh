@@ -584,6 +584,32 @@ for name in ("keel-api", "keel-worker"):
     hpa = by.get(("HorizontalPodAutoscaler", name))
     if not hpa or hpa["spec"]["metrics"][0]["resource"]["name"] != "cpu": err(f"{name}: no CPU HPA")
 if not any(k == "Job" and n.startswith("keel-migrate") for k, n in by): err("no migrate Job")
+# Selectors select: Services, PDBs and HPAs reach their pods; the ServiceMonitor (a CRD the
+# schemas above cannot check) finds Services with a port of the name it scrapes.
+pods = {n: d["spec"]["template"]["metadata"]["labels"] for (k, n), d in by.items() if k == "Deployment"}
+def selects(sel): return [n for n, l in pods.items() if all(l.get(k) == v for k, v in sel.items())]
+for (k, n), d in by.items():
+    if k == "Service" and not selects(d["spec"]["selector"]): err(f"Service {n} selects no pods")
+    if k == "PodDisruptionBudget" and not selects(d["spec"]["selector"]["matchLabels"]): err(f"PDB {n} selects no pods")
+    if k == "HorizontalPodAutoscaler" and ("Deployment", d["spec"]["scaleTargetRef"]["name"]) not in by: err(f"HPA {n}: no such Deployment")
+    if k == "ServiceMonitor":
+        sel = d["spec"]["selector"]["matchLabels"]
+        svcs = [s for (sk, _), s in by.items() if sk == "Service" and all(s["metadata"].get("labels", {}).get(a) == b for a, b in sel.items())]
+        if len(svcs) != 2: err(f"ServiceMonitor selects {len(svcs)} Services, expected worker and scheduler")
+        for svc in svcs:
+            if not any(p.get("name") == e["port"] for e in d["spec"]["endpoints"] for p in svc["spec"]["ports"]): err(f"ServiceMonitor port not on {svc['metadata']['name']}")
+for (k, n), d in by.items():
+    if k == "Ingress":
+        for rule in d["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                svc = by.get(("Service", path["backend"]["service"]["name"]))
+                if not svc or path["backend"]["service"]["port"]["name"] not in [p["name"] for p in svc["spec"]["ports"]]: err(f"Ingress {path['path']}: no such Service port")
+                if path["path"] in ("/metrics", "/readyz"): err(f"Ingress exposes {path['path']}")
+keda = [d for d in yaml.safe_load_all(open("deploy/kubernetes/optional/keda-scaledobject.yaml")) if d and d["kind"] == "ScaledObject"]
+for so in keda:
+    if ("Deployment", so["spec"]["scaleTargetRef"]["name"]) not in by: err("KEDA ScaledObject targets no Deployment")
+    for t in so["spec"]["triggers"]:
+        if t["metadata"]["consumerGroup"] != "workers" or not t["metadata"]["stream"].startswith("keel:queue:"): err(f"KEDA trigger {t['metadata']['stream']}: not Keel's stream/group")
 ing = [d for (k, _), d in by.items() if k == "Ingress"]
 if ing and "cert-manager.io/cluster-issuer" not in ing[0]["metadata"].get("annotations", {}): err("Ingress: no cert-manager annotation")
 if errors:
