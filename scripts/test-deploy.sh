@@ -11,6 +11,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/nginx-prefix.sh
+source "$(dirname "$0")/nginx-prefix.sh"
 cd "$KEEL_ROOT"
 
 tools=$HOME/.cache/keel/tools
@@ -275,34 +277,6 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-# nginx_prefix DIR SITE API_PORT HTTP_PORT HTTPS_PORT: deploy/nginx laid out under DIR as nginx
-# -p DIR would see it, with a throwaway certificate and this machine's ports and paths.
-nginx_prefix() {
-  local dir=$1 site=$2 api_port=$3 http_port=$4 https_port=$5
-  mkdir -p "$dir"/{logs,certs,acme,sites-enabled,temp}
-  cp -r deploy/nginx/nginx.conf deploy/nginx/keel "$dir/"
-  cp /etc/nginx/mime.types "$dir/"
-  cp "deploy/nginx/sites/$site" "$dir/sites-enabled/keel.conf"
-  if [[ ! -f $work/cert/fullchain.pem ]]; then
-    mkdir -p "$work/cert"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-      -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-      -keyout "$work/cert/privkey.pem" -out "$work/cert/fullchain.pem" 2>/dev/null
-    cp "$work/cert/fullchain.pem" "$work/cert/chain.pem"
-  fi
-  cp "$work/cert"/*.pem "$dir/certs/"
-  # Root is not needed here: no `user`, files under DIR, loopback ports.
-  sed -i -e '/^user /d' -e "s#/run/nginx.pid#$dir/nginx.pid#" -e "s#/var/log/nginx/#$dir/logs/#" \
-    -e "s#^http {#http {\n    client_body_temp_path $dir/temp/body;\n    proxy_temp_path $dir/temp/proxy;\n    fastcgi_temp_path $dir/temp/fastcgi;\n    uwsgi_temp_path $dir/temp/uwsgi;\n    scgi_temp_path $dir/temp/scgi;#" \
-    "$dir/nginx.conf"
-  sed -i "s#/etc/letsencrypt/live/keel/#$dir/certs/#" "$dir/keel/tls.conf"
-  sed -i "s#/var/www/certbot#$dir/acme#" "$dir/keel/acme.conf"
-  sed -i -e "s#listen 80 #listen 127.0.0.1:$http_port #" -e "s#listen 443 #listen 127.0.0.1:$https_port #" \
-    -e '/listen \[::\]/d' -e "s#server 127.0.0.1:8000 #server 127.0.0.1:$api_port #" \
-    -e "s#server api:8000 #server 127.0.0.1:$api_port #" -e "s#server frontend:8080;#server 127.0.0.1:$http_port;#" \
-    -e "s#/var/www/keel/frontend#$KEEL_ROOT/deploy/frontend/dist#" "$dir/sites-enabled/keel.conf"
-}
-
 check_nginx() {
   local site dir frontend
   for site in keel.conf keel-docker.conf; do
@@ -331,7 +305,7 @@ check_nginx() {
 # api must log 127.0.0.7.
 check_live() {
   local db=keel_deploy_$$ db_url api_port http_port https_port dir api_log api_pid nginx_pid
-  local h body status client=127.0.0.7
+  local h status client=127.0.0.7
   [[ -x $bin/keel-api ]] || fail "$bin/keel-api missing (cargo build --workspace --all-features --bins)"
   psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   psql_admin "CREATE DATABASE $db"
@@ -547,7 +521,7 @@ check_systemd() {
 # ---------------------------------------------------------------------------------------------
 check_kubernetes() {
   local version overlay out
-  local files
+  local files f
   for version in 1.30.0 1.33.0; do
     # Every manifest, and each overlay's built output, against both versions.
     for overlay in deploy/kubernetes/overlays/*/; do
@@ -556,7 +530,10 @@ check_kubernetes() {
       "$venv/bin/kubernetes-validate" --strict -k "$version" "$out" >"$out.log" 2>&1 ||
         { grep -v '^INFO' "$out.log" | head -40; fail "kubernetes-validate $version: $overlay"; }
     done
-    mapfile -t files < <(ls deploy/kubernetes/base/*.yaml deploy/kubernetes/optional/*.yaml | grep -v kustomization.yaml)
+    files=()
+    for f in deploy/kubernetes/base/*.yaml deploy/kubernetes/optional/*.yaml; do
+      [[ $f == */kustomization.yaml ]] || files+=("$f")
+    done
     "$venv/bin/kubernetes-validate" --strict -k "$version" "${files[@]}" >"$work/k8s-base.log" 2>&1 ||
       { grep -v '^INFO' "$work/k8s-base.log" | head -40; fail "kubernetes-validate $version: base manifests"; }
   done
