@@ -3,7 +3,7 @@
 # engine (none on our machines): linted by the standard tools, and run outside containers where
 # its contents can run.
 #   scripts/test-deploy.sh            every check
-#   scripts/test-deploy.sh NAME...    only those (tools dockerfiles compose nginx live systemd
+#   scripts/test-deploy.sh NAME...    only those (tools build dockerfiles compose nginx live systemd
 #                                     kubernetes workflows guides binaries scripts)
 # Tools are installed on first use (apt-get as root; a pip venv and an npm prefix under
 # $HOME/.cache/keel/tools) and reused afterwards. Needs PostgreSQL and Redis like test.sh
@@ -607,6 +607,9 @@ check_guides() {
   for guide in DEPLOYMENT_GUIDE.md DOCKER_DEPLOYMENT.md deploy/README.md; do
     while IFS= read -r block; do
       n=$((n + 1))
+      # The first line says whether a test runs it or it needs a real server.
+      sed -n '2p' "$block" | grep -qE '^# (tested: |real server)' ||
+        fail "$guide: a shell block starts without '# tested: <check>' or '# real server' ($(sed -n '2p' "$block"))"
       bash -n "$block" || fail "$guide: a shell block does not parse ($block)"
       shellcheck -s bash -e SC2034,SC1091 "$block" || fail "$guide: shellcheck on the block in $block"
     done < <(GUIDE=$guide OUT=$work/guides python3 - <<'PY'
@@ -630,7 +633,8 @@ bad = []
 for guide in ("DEPLOYMENT_GUIDE.md", "DOCKER_DEPLOYMENT.md", "deploy/README.md", "deploy/kubernetes/README.md"):
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", open(guide).read()):
         path = os.path.normpath(os.path.join(os.path.dirname(guide), target))
-        if not os.path.exists(path) and not path.startswith("scripts/backup") and not path.startswith("scripts/restore") and not path.startswith("scripts/verify-backup"):
+        # The backup scripts and their README come from another branch.
+        if not os.path.exists(path) and not path.startswith(("scripts/backup", "scripts/restore", "scripts/verify-backup", "scripts/README.md")):
             bad.append(f"{guide}: {target}")
 if bad:
     print("broken links:\n  " + "\n  ".join(bad), file=sys.stderr); sys.exit(1)
@@ -651,12 +655,13 @@ check_scripts() {
 }
 
 # ---------------------------------------------------------------------------------------------
-all=(tools dockerfiles binaries compose nginx live systemd kubernetes workflows guides scripts)
+all=(tools build dockerfiles binaries compose nginx live systemd kubernetes workflows guides scripts)
 selected=("$@")
 ((${#selected[@]})) || selected=("${all[@]}")
 for name in "${selected[@]}"; do
   case $name in
     tools) check "tools" install_tools ;;
+    build) check "debug build of the three binaries" cargo build --workspace --all-features --bins --quiet ;;
     dockerfiles) check "Dockerfiles (hadolint, context)" check_dockerfiles ;;
     binaries) check "linked libraries (readelf -d)" check_binaries ;;
     compose) check "compose (docker compose config, dclint, stack rules)" check_compose ;;
