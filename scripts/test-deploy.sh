@@ -268,6 +268,14 @@ EOF
   grep -q -- '--cert-name keel' "$log" || fail "init-letsencrypt: certificate lineage is not named keel"
   grep -q -- '-d api.example.com' "$log" || fail "init-letsencrypt: KEEL_DOMAIN not requested"
   grep -q 'exec nginx nginx -s reload' "$log" || fail "init-letsencrypt: nginx not reloaded on the real certificate"
+  # A certificate already there: nothing is replaced without --force.
+  : >"$log"
+  # shellcheck disable=SC2016 # $* belongs to the stand-in
+  printf '#!/usr/bin/env bash\necho "$*" >>"%s"\n' "$log" >"$dir/bin/docker"
+  PATH=$dir/bin:$PATH KEEL_ENV_FILE=$dir/.env.docker bash scripts/init-letsencrypt.sh >"$dir/out" 2>&1 ||
+    { cat "$dir/out"; fail "init-letsencrypt.sh failed with a certificate present"; }
+  if grep -q 'certonly\|req -x509' "$log"; then fail "init-letsencrypt replaced an existing certificate without --force"; fi
+  grep -q -- '--entrypoint test certbot -e' "$log" || fail "init-letsencrypt did not look for an existing certificate"
   # Without a domain it refuses, naming the variable.
   sed -i 's/^KEEL_DOMAIN=.*/KEEL_DOMAIN=/' "$dir/.env.docker"
   if PATH=$dir/bin:$PATH KEEL_ENV_FILE=$dir/.env.docker bash scripts/init-letsencrypt.sh >"$dir/out" 2>&1; then
