@@ -39,6 +39,35 @@ check() {
   say "deploy: $name ok ($((SECONDS - started)) s)"
 }
 
+# redis_purge PATTERN: deletes the keys this run wrote (no redis-cli needed).
+redis_purge() {
+  python3 - "$REDIS_URL" "$1" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.create_connection((u.hostname or "127.0.0.1", u.port or 6379), timeout=5)
+f = s.makefile("rb")
+def read():
+    line = f.readline()
+    t, rest = line[:1], line[1:-2]
+    if t == b"-": raise SystemExit(rest.decode())
+    if t in (b"+", b":"): return rest.decode()
+    if t == b"$":
+        n = int(rest)
+        return None if n < 0 else f.read(n + 2)[:-2].decode()
+    return [read() for _ in range(int(rest))]
+def cmd(*args):
+    s.sendall(b"".join([f"*{len(args)}\r\n".encode()] + [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args]))
+    return read()
+if u.password: cmd("AUTH", *([urllib.parse.unquote(u.username)] if u.username else []), urllib.parse.unquote(u.password))
+if u.path.strip("/"): cmd("SELECT", u.path.strip("/"))
+cursor = "0"
+while True:
+    cursor, keys = cmd("SCAN", cursor, "MATCH", sys.argv[2], "COUNT", "1000")
+    if keys: cmd("DEL", *keys)
+    if cursor == "0": break
+PY
+}
+
 # ---------------------------------------------------------------------------------------------
 install_tools() {
   local missing=()
@@ -318,6 +347,7 @@ check_live() {
   psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   psql_admin "CREATE DATABASE $db"
   KEEL_CLEANUP+=("psql $(url_with_database "$DATABASE_URL" postgres) -qc 'DROP DATABASE IF EXISTS $db WITH (FORCE)'")
+  KEEL_CLEANUP+=("redis_purge 'keeldeploy:$$:*'")
   db_url=$(url_with_database "$DATABASE_URL" "$db")
   api_port=$(free_port) http_port=$(free_port) https_port=$(free_port)
   dir=$work/nginx-live
