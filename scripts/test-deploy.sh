@@ -170,6 +170,15 @@ check_compose() {
   "$compose" -f "$dir/docker-compose.production.yml" --env-file "$dir/.env.docker" config -q
   json=$("$compose" -f "$dir/docker-compose.production.yml" --env-file "$dir/.env.docker" config --format json)
   "$npm_prefix/node_modules/.bin/dclint" --config .dclintrc --max-warnings 0 docker-compose.production.yml
+  # DOCKER_DEPLOYMENT.md section 2, run as written: the secrets it generates make a valid file.
+  mkdir -p "$dir/guide"
+  cp .env.docker.example "$dir/guide/"
+  # shellcheck disable=SC2016 # backquotes of a Markdown fence, not a command
+  python3 -c 'import re,sys; print(re.search(r"```sh\n(# tested: compose \(docker compose config.*?)```", open("DOCKER_DEPLOYMENT.md").read(), re.S).group(1))' >"$dir/guide/configure.sh"
+  (cd "$dir/guide" && bash -e configure.sh)
+  expect_match "generated POSTGRES_PASSWORD" "$(grep '^POSTGRES_PASSWORD=' "$dir/guide/.env.docker")" '^POSTGRES_PASSWORD=[0-9a-f]{64}$'
+  expect "the operator's .env.docker is private" "$(stat -c %a "$dir/guide/.env.docker")" "600"
+  "$compose" -f "$dir/docker-compose.production.yml" --env-file "$dir/guide/.env.docker" config -q
   # What the linters do not know: the stack's own rules.
   COMPOSE_JSON=$json python3 - <<'PY'
 import json, os, re, sys
