@@ -174,7 +174,7 @@ check_compose() {
   mkdir -p "$dir/guide"
   cp .env.docker.example "$dir/guide/"
   # shellcheck disable=SC2016 # backquotes of a Markdown fence, not a command
-  python3 -c 'import re,sys; print(re.search(r"```sh\n(# tested: compose \(docker compose config.*?)```", open("DOCKER_DEPLOYMENT.md").read(), re.S).group(1))' >"$dir/guide/configure.sh"
+  python3 -c 'import re,sys; print(re.search(r"```sh\n(# tested: compose \(run as written.*?)```", open("DOCKER_DEPLOYMENT.md").read(), re.S).group(1))' >"$dir/guide/configure.sh"
   (cd "$dir/guide" && bash -e configure.sh)
   expect_match "generated POSTGRES_PASSWORD" "$(grep '^POSTGRES_PASSWORD=' "$dir/guide/.env.docker")" '^POSTGRES_PASSWORD=[0-9a-f]{64}$'
   expect "the operator's .env.docker is private" "$(stat -c %a "$dir/guide/.env.docker")" "600"
