@@ -98,4 +98,5 @@ step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests" run_tests
 step "contract (schemathesis)" contract_tests
+step "deploy (Dockerfiles, compose, nginx live, systemd, fail2ban, Kubernetes, guides)" scripts/test-deploy.sh
 say "all checks passed"

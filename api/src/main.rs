@@ -1,8 +1,11 @@
 //! `keel-api`: Keel's REST API (`serve`, the default) and its release steps.
 
+use std::process::ExitCode;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 use keel_api::startup::Application;
-use keel_shared::{Config, db, shutdown, telemetry};
+use keel_shared::{Config, db, healthcheck, shutdown, telemetry};
 
 #[derive(Parser)]
 #[command(name = "keel-api", version, about = "Keel's REST API")]
@@ -19,6 +22,16 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to stdout.
     Openapi,
+    /// Probe this api's own /healthz (or /readyz) on KEEL_API_ADDR; exit 0 when it answers
+    /// 2xx, else 1 (container health checks without curl).
+    Healthcheck {
+        /// Probe /readyz (PostgreSQL and Redis reachable) instead of /healthz.
+        #[arg(long)]
+        ready: bool,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        timeout_ms: u64,
+    },
     /// Create an administrator, or promote an existing account. The password of a new
     /// account is read from standard input (one line), never from an argument.
     CreateAdmin {
@@ -31,13 +44,20 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Healthcheck { ready, timeout_ms } = command {
+        return Ok(healthcheck::run(
+            healthcheck::Process::Api,
+            ready,
+            Duration::from_millis(timeout_ms),
+        ));
+    }
     if let Command::Openapi = command {
         use std::io::Write;
         std::io::stdout().write_all(keel_api::openapi::document_json().as_bytes())?;
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let config = Config::load_or_exit();
     telemetry::init(&config.log);
@@ -50,7 +70,8 @@ fn main() -> anyhow::Result<()> {
             Command::CreateAdmin { email, name } => create_admin(&config, &email, &name).await,
             _ => serve(config).await,
         }
-    })
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

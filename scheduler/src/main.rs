@@ -1,6 +1,8 @@
 //! `keel-scheduler`: enqueues periodic jobs (`run`, the default) and lists them (`list`).
 
 use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use keel_scheduler::firing::Scheduler;
@@ -8,7 +10,7 @@ use keel_scheduler::schedule::{self, Misfire};
 use keel_shared::jobs::Queue;
 use keel_shared::probe::ProcessProbe;
 use keel_shared::redis::Keys;
-use keel_shared::{Config, shutdown, telemetry};
+use keel_shared::{Config, healthcheck, shutdown, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -32,10 +34,28 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         next: usize,
     },
+    /// Probe this scheduler's own /healthz (or /readyz) on KEEL_SCHEDULER_HEALTH_ADDR; exit 0
+    /// when it answers 2xx, else 1 (container health checks without curl).
+    Healthcheck {
+        /// Probe /readyz (PostgreSQL and Redis reachable, not draining) instead of /healthz.
+        #[arg(long)]
+        ready: bool,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        timeout_ms: u64,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Healthcheck { ready, timeout_ms } = command {
+        return Ok(healthcheck::run(
+            healthcheck::Process::Scheduler,
+            ready,
+            Duration::from_millis(timeout_ms),
+        ));
+    }
     let config = Config::load_or_exit();
     telemetry::init(&config.log);
     let resolved = match schedule::resolve(&schedule::entries(), &config) {
@@ -45,7 +65,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(78);
         }
     };
-    match cli.command.unwrap_or(Command::Run) {
+    match command {
         Command::List { next } => {
             let now = chrono::Utc::now();
             let mut out = std::io::stdout().lock();
@@ -64,13 +84,13 @@ fn main() -> anyhow::Result<()> {
                     writeln!(out, "    next: {}", at.to_rfc3339())?;
                 }
             }
-            Ok(())
         }
-        Command::Run => tokio::runtime::Builder::new_multi_thread()
+        _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(run(config, resolved)),
+            .block_on(run(config, resolved))?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(config: Config, resolved: Vec<schedule::Resolved>) -> anyhow::Result<()> {

@@ -36,6 +36,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod health;
+pub mod healthcheck;
 pub mod jobs;
 pub mod oauth;
 #[cfg(feature = "probe")]

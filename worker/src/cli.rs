@@ -29,6 +29,16 @@ pub enum Command {
     /// Inspect and operate the queues.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Probe this worker's own /healthz (or /readyz) on KEEL_WORKER_HEALTH_ADDR; exit 0 when it
+    /// answers 2xx, else 1 (container health checks without curl).
+    Healthcheck {
+        /// Probe /readyz (PostgreSQL and Redis reachable, not draining) instead of /healthz.
+        #[arg(long)]
+        ready: bool,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        timeout_ms: u64,
+    },
 }
 
 /// `keel-worker jobs ...`.

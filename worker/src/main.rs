@@ -1,33 +1,44 @@
 //! `keel-worker`: Keel's background worker (run jobs; operate the queues).
 
+use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use keel_shared::email::Mailer;
 use keel_shared::jobs::Queue;
 use keel_shared::probe::ProcessProbe;
 use keel_shared::redis::Keys;
-use keel_shared::{Config, shutdown, telemetry};
+use keel_shared::{Config, healthcheck, shutdown, telemetry};
 use keel_worker::cli::{Cli, Command};
 use keel_worker::context::JobContext;
 use keel_worker::jobs;
 use keel_worker::runtime::{Options, Runtime, worker_id};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Healthcheck { ready, timeout_ms } = command {
+        return Ok(healthcheck::run(
+            healthcheck::Process::Worker,
+            ready,
+            Duration::from_millis(timeout_ms),
+        ));
+    }
     let config = Config::load_or_exit();
     telemetry::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => runtime.block_on(run(config)),
+    match command {
         Command::Jobs(cmd) => runtime.block_on(async move {
             let redis = keel_shared::redis::pool(&config.redis)?;
             let queue = Queue::new(redis, Keys::new(config.redis.key_prefix.clone()));
             keel_worker::cli::jobs(cmd, &queue, &jobs::registry(), &mut std::io::stdout()).await
-        }),
+        })?,
+        _ => runtime.block_on(run(config))?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {

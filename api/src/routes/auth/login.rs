@@ -60,6 +60,8 @@ pub async fn login(
             Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
         Err(LoginError::InvalidCredentials) => {
+            // deploy/fail2ban/filter.d/keel-auth.conf matches this line: keep it stable.
+            tracing::warn!(client.ip = %client.ip, "authentication failure");
             record_failure(&state, &failures).await?;
             Err(ApiError::InvalidCredentials)
         }
