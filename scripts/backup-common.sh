@@ -151,8 +151,18 @@ manifest_of() {
 
 # list_dumps DIR: the dumps in DIR, newest first (by modification time), one path a line.
 list_dumps() {
-  find "$1" -maxdepth 1 -type f \( -name "$BACKUP_PREFIX-*.dump" -o -name "$BACKUP_PREFIX-*.dump.age" -o -name "$BACKUP_PREFIX-*.dump.gpg" \) \
-    -printf '%T@\t%p\n' | sort -t $'\t' -k1,1 -r -n | cut -f2-
+  list_backups "$1" "$BACKUP_PREFIX-*.dump" "$BACKUP_PREFIX-*.dump.age" "$BACKUP_PREFIX-*.dump.gpg"
+}
+
+# list_backups DIR GLOB...: files in DIR matching any GLOB, newest first (modification time).
+list_backups() {
+  local dir=$1 expr=() glob
+  shift
+  for glob in "$@"; do
+    ((${#expr[@]} == 0)) || expr+=(-o)
+    expr+=(-name "$glob")
+  done
+  find "$dir" -maxdepth 1 -type f \( "${expr[@]}" \) -printf '%T@\t%p\n' | sort -t $'\t' -k1,1 -r -n | cut -f2-
 }
 
 # verify_checksum FILE: the .sha256 beside FILE must exist and match FILE and its manifest.
@@ -191,17 +201,18 @@ write_metric() {
   local name=$1 value=$2 help=$3 file tmp
   file=$BACKUP_METRICS_DIR/$name.prom
   tmp=$(mktemp "$BACKUP_METRICS_DIR/.$name.XXXXXX") || return 0
-  printf '# HELP %s %s\n# TYPE %s gauge\n%s{database="%s"} %s\n' "$name" "$help" "$name" "$name" "$(db_name)" "$value" >"$tmp"
+  printf '# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n' "$name" "$help" "$name" "$name" "${METRIC_LABELS:-database=\"$(db_name)\"}" "$value" >"$tmp"
   chmod 0644 "$tmp"
   mv -f "$tmp" "$file"
 }
 
-# apply_retention DIR DAYS [KEEP_MAX]: delete dumps (and their .sha256/.manifest) whose
-# modification time is older than DAYS days, and beyond the KEEP_MAX newest when KEEP_MAX > 0.
+# apply_retention DIR DAYS [KEEP_MAX [GLOB...]]: delete backups (default: the dumps; with their
+# .sha256/.manifest) whose modification time is older than DAYS days, and beyond the KEEP_MAX
+# newest when KEEP_MAX > 0. Leftovers of killed runs (.*.partial) older than a day go too.
 # The newest dump is never deleted, however old: a backup that has been failing for a week
 # must not also take the last good dump with it.
 apply_retention() {
-  local dir=$1 days=$2 keep_max=${3:-0} cutoff now i=0 file mtime
+  local dir=$1 days=$2 keep_max=${3:-0} cutoff now i=0 file mtime globs=("${@:4}")
   [[ $days =~ ^[0-9]+$ ]] || fail "retention days must be a whole number, got '$days'"
   [[ $keep_max =~ ^[0-9]+$ ]] || fail "BACKUP_RETENTION_COUNT must be a whole number, got '$keep_max'"
   now=$(date +%s)
@@ -214,7 +225,8 @@ apply_retention() {
       rm -f -- "$file" "$file.sha256" "$file.manifest"
       log "retention: deleted $file"
     fi
-  done < <(list_dumps "$dir")
+  done < <(if ((${#globs[@]})); then list_backups "$dir" "${globs[@]}"; else list_dumps "$dir"; fi)
+  find "$dir" -maxdepth 1 -type f -name '.*.partial*' -mmin +1440 -delete 2>/dev/null || true
 }
 
 # The docker variants run every PostgreSQL client inside the compose stack's container.
