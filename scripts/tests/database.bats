@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # backup-database.sh, restore-database.sh and verify-backup.sh against the real local PostgreSQL.
 
+# Each @test runs in its own subshell: exports in one test are meant to stay there.
+# shellcheck disable=SC2030,SC2031
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -64,7 +66,7 @@ teardown() { teardown_database; }
   live=$(table_checksums)
   offset=$(($(stat -c %s "$dump") / 2))
   byte=$(od -An -tu1 -j "$offset" -N1 "$dump" | tr -d ' ')
-  printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$dump" bs=1 seek="$offset" conv=notrunc status=none
+  printf '%b' "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$dump" bs=1 seek="$offset" conv=notrunc status=none
   run "$SCRIPTS/restore-database.sh" --yes "$dump"
   [ "$status" -ne 0 ]
   [[ $output == *"checksum mismatch"* ]]
@@ -116,7 +118,7 @@ teardown() { teardown_database; }
   # A count limit keeps the newest N.
   run --separate-stderr env BACKUP_RETENTION_COUNT=2 "$SCRIPTS/backup-database.sh"
   [ "$status" -eq 0 ]
-  [ "$(ls "$BACKUP_DIR"/*.dump | wc -l)" -eq 2 ]
+  [ "$(find "$BACKUP_DIR" -maxdepth 1 -name '*.dump' | wc -l)" -eq 2 ]
   [ -f "${lines[-1]}" ] && [ -f "$new" ]
 }
 
@@ -134,7 +136,8 @@ teardown() { teardown_database; }
   seed_database 20
   mkdir -p "$BACKUP_DIR"
   # Hold an exclusive table lock: the first backup blocks inside its dump.
-  coproc LOCKER { psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "LOCK TABLE users IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)"; }
+  psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "LOCK TABLE users IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" 3>&- &
+  locker=$!
   sleep 1
   setsid "$SCRIPTS/backup-database.sh" >"$BATS_TEST_TMPDIR/first.out" 2>&1 &
   first=$!
@@ -145,7 +148,7 @@ teardown() { teardown_database; }
   # Stopped the way systemd stops a unit: SIGTERM to the whole process group.
   kill -TERM -- "-$first"
   wait "$first" || true
-  kill "$LOCKER_PID" 2>/dev/null || true
+  kill "$locker" 2>/dev/null || true
   [ -z "$(find "$BACKUP_DIR" -name '*.dump*')" ]
   [ -z "$(find "$BACKUP_DIR" -name '*.partial*')" ]
   # With the lock free again, backups wait for each other when told to and both complete.
@@ -243,4 +246,21 @@ teardown() { teardown_database; }
   run "$SCRIPTS/restore-database.sh" --yes --drop-old "$dump"
   [ "$status" -eq 0 ]
   [ "$(table_checksums)" = "$before" ]
+}
+
+@test "backup-docker and restore-docker run every PostgreSQL client inside the compose service" {
+  seed_database 40
+  before=$(table_checksums)
+  export FAKE_DOCKER_LOG=$BATS_TEST_TMPDIR/docker.log
+  export PATH="$BATS_TEST_DIRNAME/fixtures/bin:$PATH" POSTGRES_USER=postgres POSTGRES_DB=$TEST_DB
+  run --separate-stderr "$SCRIPTS/backup-docker.sh"
+  [ "$status" -eq 0 ]
+  dump=${lines[-1]}
+  grep -q "^compose exec -T -e PGUSER=postgres postgres pg_dump --format=custom" "$FAKE_DOCKER_LOG"
+  mutate_database
+  run --separate-stderr "$SCRIPTS/restore-docker.sh" --yes --drop-old "$dump"
+  [ "$status" -eq 0 ]
+  [ "$(table_checksums)" = "$before" ]
+  grep -q "^compose exec -T -e PGUSER=postgres postgres pg_restore --exit-on-error --dbname=dbname=${TEST_DB}_restore_" "$FAKE_DOCKER_LOG"
+  grep -q "^compose run --rm -T -e DATABASE_URL=postgres://postgres:@postgres:5432/${TEST_DB}_restore_[0-9TZ]* api migrate$" "$FAKE_DOCKER_LOG"
 }

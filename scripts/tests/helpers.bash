@@ -2,8 +2,8 @@
 # a BACKUP_DIR per test, and an independent way to checksum a database's tables.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034  # used by the suites that load this file
 SCRIPTS=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-KEEL_ROOT=$(cd "$SCRIPTS/.." && pwd)
 : "${KEEL_API_BIN:=${CARGO_TARGET_DIR:-$HOME/.cache/keel/target}/debug/keel-api}"
 export KEEL_API_BIN
 
@@ -74,5 +74,3 @@ table_checksums() {
   done
 }
 
-# newest_dump: the newest dump in BACKUP_DIR.
-newest_dump() { ls -t "$BACKUP_DIR"/*.dump* | grep -v -e '\.sha256$' -e '\.manifest$' | head -n 1; }

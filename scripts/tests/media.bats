@@ -2,6 +2,8 @@
 # backup-media.sh on a local media root, and its S3 versioning check against moto_server;
 # backup-database.sh's off-site copy (aws s3 cp) into the same stand-in.
 
+# Each @test runs in its own subshell: exports in one test are meant to stay there.
+# shellcheck disable=SC2030,SC2031
 bats_require_minimum_version 1.5.0
 load helpers
 

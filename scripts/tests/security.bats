@@ -1,13 +1,15 @@
 #!/usr/bin/env bats
 # security-audit.sh against fixtures: each check's PASS/WARN/FAIL lines and the exit status.
 
+# Each @test runs in its own subshell: exports in one test are meant to stay there.
+# shellcheck disable=SC2030,SC2031
 bats_require_minimum_version 1.5.0
 load helpers
 
 FIX=$BATS_TEST_DIRNAME/fixtures/security
 
 setup() {
-  cd "$BATS_TEST_TMPDIR"
+  cd "$BATS_TEST_TMPDIR" || return
   export AUDIT_REPORT_DIR=$BATS_TEST_TMPDIR/report
 }
 
