@@ -136,7 +136,7 @@ teardown() { teardown_database; }
   seed_database 20
   mkdir -p "$BACKUP_DIR"
   # Hold an exclusive table lock: the first backup blocks inside its dump.
-  psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "LOCK TABLE users IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" 3>&- &
+  PGAPPNAME=bats_locker psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "LOCK TABLE users IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" 3>&- &
   locker=$!
   sleep 1
   setsid "$SCRIPTS/backup-database.sh" >"$BATS_TEST_TMPDIR/first.out" 2>&1 &
@@ -148,7 +148,8 @@ teardown() { teardown_database; }
   # Stopped the way systemd stops a unit: SIGTERM to the whole process group.
   kill -TERM -- "-$first"
   wait "$first" || true
-  kill "$locker" 2>/dev/null || true
+  psql_admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$TEST_DB' AND application_name = 'bats_locker'" >/dev/null
+  wait "$locker" || true
   [ -z "$(find "$BACKUP_DIR" -name '*.dump*')" ]
   [ -z "$(find "$BACKUP_DIR" -name '*.partial*')" ]
   # With the lock free again, backups wait for each other when told to and both complete.
