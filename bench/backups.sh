@@ -80,9 +80,11 @@ verify_secs=$(timed scripts/verify-backup.sh "$dump")
 say "restore-database.sh --yes --drop-old (includes its safety backup)"
 restore_secs=$(timed scripts/restore-database.sh --yes --drop-old "$dump")
 restore_only=$(grep -o 'restored in [0-9]* s' "$work/out" | head -n 1)
+manifest_secs=$(grep -o 'manifest of [0-9]* tables in [0-9]* s' "$work/backup.log" | head -n 1)
 
 mib() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1048576 }'; }
-printf '\n%-38s %s\n' "users" "$users" "rows (all tables)" "$rows" "generation" "${gen_secs} s" \
+echo
+printf '%-38s %s\n' "users" "$users" "rows (all tables)" "$rows" "generation" "${gen_secs} s" \
   "database size (pg_database_size)" "$(mib "$db_size") MiB" "dump size (pg_dump -Fc)" "$(mib "$dump_size") MiB" \
-  "backup-database.sh" "${backup_secs} s" "verify-backup.sh (restore + compare)" "${verify_secs} s" \
+  "backup-database.sh" "${backup_secs} s" "  of which the manifest" "${manifest_secs##* in }" "verify-backup.sh (restore + compare)" "${verify_secs} s" \
   "restore-database.sh (total)" "${restore_secs} s" "  of which pg_restore" "${restore_only#restored in }"

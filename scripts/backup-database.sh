@@ -96,6 +96,7 @@ mapfile -t tables < <(psql_on "$db" "$MANIFEST_TABLES_SQL") || fail "could not l
   printf ';\n\\echo __manifest_end__\n'
 } >&"$snap_in"
 : >"$partial.manifest"
+manifest_started=$SECONDS
 while true; do
   IFS= read -r -t 3600 line <&"$snap_out" || fail "the manifest query on $db did not finish"
   [[ $line == __manifest_end__ ]] && break
@@ -103,6 +104,7 @@ while true; do
   printf '%s\n' "$line" >>"$partial.manifest"
 done
 
+log "manifest of ${#tables[@]} tables in $((SECONDS - manifest_started)) s"
 if ! "${PG_EXEC[@]}" pg_dump --format=custom --snapshot="$snapshot" --dbname="$(conn_for "$db")" | "${encrypt[@]}" >"$partial"; then
   fail "pg_dump of $db failed"
 fi
