@@ -90,19 +90,25 @@ printf '%s\n' "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;" "S
 IFS= read -r -t 60 snapshot <&"$snap_out" || fail "could not open a snapshot on $db"
 [[ $snapshot =~ ^[0-9A-F-]+$ ]] || fail "could not open a snapshot on $db: $snapshot"
 
-mapfile -t tables < <(psql_on "$db" "$MANIFEST_TABLES_SQL") || fail "could not list the tables of $db"
-{
-  manifest_sql "${tables[@]}"
-  printf ';\n\\echo __manifest_end__\n'
-} >&"$snap_in"
-: >"$partial.manifest"
+# snapshot_query SQL TIMEOUT: run SQL in the snapshot's session, print its output lines.
+snapshot_query() {
+  printf '%s;\n\\echo __keel_end__\n' "$1" >&"$snap_in"
+  local line
+  while true; do
+    IFS= read -r -t "$2" line <&"$snap_out" || fail "a query in the snapshot of $db did not finish (or psql died)"
+    [[ $line == __keel_end__ ]] && break
+    printf '%s\n' "$line"
+  done
+}
+
 manifest_started=$SECONDS
-while true; do
-  IFS= read -r -t 3600 line <&"$snap_out" || fail "the manifest query on $db did not finish"
-  [[ $line == __manifest_end__ ]] && break
-  [[ $line == *$'\t'*$'\t'* ]] || fail "the manifest query on $db failed: $line"
-  printf '%s\n' "$line" >>"$partial.manifest"
-done
+# The tables as the snapshot sees them: exactly the ones pg_dump will dump.
+mapfile -t tables < <(snapshot_query "$MANIFEST_TABLES_SQL" 60)
+[[ ${#tables[@]} -eq 0 || ${tables[0]} != *ERROR* ]] || fail "could not list the tables of $db: ${tables[0]}"
+snapshot_query "$(manifest_sql "${tables[@]}")" 3600 >"$partial.manifest"
+if grep -qv $'\t.*\t' "$partial.manifest"; then
+  fail "the manifest query on $db failed: $(grep -v $'\t.*\t' "$partial.manifest" | head -n 1)"
+fi
 
 log "manifest of ${#tables[@]} tables in $((SECONDS - manifest_started)) s"
 if ! "${PG_EXEC[@]}" pg_dump --format=custom --snapshot="$snapshot" --dbname="$(conn_for "$db")" | "${encrypt[@]}" >"$partial"; then
