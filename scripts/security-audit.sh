@@ -31,6 +31,7 @@ Options:
 Inputs (override to audit another machine's files or fixtures):
   AUDIT_ROOT (the Keel checkout; default: this script's), AUDIT_CARGO_LOCK, AUDIT_DENY_TOML,
   AUDIT_ENV_DIRS (space-separated; default "$AUDIT_ROOT /etc/keel"), AUDIT_GIT_DIR,
+  AUDIT_SECRETS_ALLOW (path prefixes whose lines are test fixtures; default "scripts/tests/"),
   AUDIT_DEPLOY_PATHS (default "/etc/keel /opt/keel /var/backups/keel"),
   AUDIT_TLS_CONNECT (host:port; default DOMAIN:443), AUDIT_TLS_CAFILE, AUDIT_URL (default
   https://DOMAIN/), AUDIT_CURL_OPTS, AUDIT_FIREWALL_CMD, AUDIT_FAIL2BAN_CMD,
@@ -159,13 +160,20 @@ check_env() {
   ((found)) || result PASS env "no .env files besides .env.example"
 }
 
-SECRET_PATTERNS='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|AKIA[0-9A-Z]{16}|sk_live_[0-9A-Za-z]{16,}|rk_live_[0-9A-Za-z]{16,}|whsec_[0-9A-Za-z]{24,}|gh[pousr]_[0-9A-Za-z]{36}|xox[abprs]-[0-9A-Za-z-]{10,}|SG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}'
+SECRET_PATTERNS='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|AKIA[0-9A-Z]{16}|sk_live_[0-9A-Za-z]{16,}|rk_live_[0-9A-Za-z]{16,}|whsec_[0-9A-Za-z]{24,}|gh[pousr]_[0-9A-Za-z]{36}|xox[abprs]-[0-9A-Za-z-]{10,}|SG[.][0-9A-Za-z_-]{22}[.][0-9A-Za-z_-]{43}'
 check_secrets() {
   local dir=${AUDIT_GIT_DIR:-$AUDIT_ROOT} hits
   git -C "$dir" rev-parse --git-dir >/dev/null 2>&1 || { result WARN secrets "$dir is not a git checkout"; return; }
   # Added lines of every commit on every ref; the file each came from is kept for the report.
+  # Paths whose added lines are known test material (space-separated prefixes).
+  local allow=${AUDIT_SECRETS_ALLOW-scripts/tests/}
   hits=$(git -C "$dir" log --all -p --no-color --no-ext-diff --format='commit %h' 2>/dev/null |
-    awk -v re="$SECRET_PATTERNS" '/^commit /{c=$2} /^\+\+\+ b\//{f=substr($0,7)} /^\+[^+]/ && $0 ~ re {print c ":" f; n++} n>=20{exit}' | sort -u)
+    awk -v re="$SECRET_PATTERNS" -v allow="$allow" '
+      BEGIN { n_allow = split(allow, prefixes, " ") }
+      /^commit / { c = $2 }
+      /^\+\+\+ b\// { f = substr($0, 7); skip = 0; for (i = 1; i <= n_allow; i++) if (index(f, prefixes[i]) == 1) skip = 1 }
+      /^\+[^+]/ && !skip && $0 ~ re { print c ":" f; n++ }
+      n >= 20 { exit }' | sort -u)
   if [[ -n $hits ]]; then
     result FAIL secrets "secret-looking lines in git history: $(paste -sd' ' <<<"$hits") (rotate the secret; history rewriting alone is not enough)"
   else
