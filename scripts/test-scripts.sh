@@ -36,7 +36,8 @@ if [[ ! -x $venv/bin/moto_server || ! -x $venv/bin/cargo-audit || ! -f $venv/.ke
 fi
 
 ensure_postgres ""
-cargo build -p keel-api --bins --quiet
+# The same build as test.sh's other steps, so it is a no-op there.
+cargo build --workspace --all-features --bins --quiet
 export KEEL_API_BIN=$CARGO_TARGET_DIR/debug/keel-api
 db=$("$KEEL_ROOT/scripts/check-advisories.sh" --print-db)
 if [[ -n $db ]]; then export KEEL_ADVISORY_DB=$db; else say "no RustSec snapshot found: the advisory fixture test is skipped"; fi
