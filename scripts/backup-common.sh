@@ -95,6 +95,18 @@ conn_for() {
   fi
 }
 
+# migrate_url_for DBNAME: DATABASE_URL for `keel-api migrate` on DBNAME. keel-api reads only
+# DATABASE_URL (no PG* variables), so with PG* variables they are spelled out here; it goes in
+# the migration's environment, never on a command line.
+migrate_url_for() {
+  if [[ -n ${DATABASE_URL:-} ]]; then
+    conn_for "$1"
+  else
+    printf 'host=%s port=%s user=%s dbname=%s%s\n' "${PGHOST:-localhost}" "${PGPORT:-5432}" \
+      "${PGUSER:-$(id -un)}" "$1" "${PGPASSWORD:+ password=$PGPASSWORD}"
+  fi
+}
+
 # psql_on DBNAME SQL: run SQL, unaligned tuples only, stop on the first error.
 psql_on() {
   "${PG_EXEC[@]}" psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$(conn_for "$1")" -c "$2"

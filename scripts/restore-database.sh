@@ -137,7 +137,7 @@ else
 fi
 log "restored in $((SECONDS - started)) s; running migrations on $new_db"
 migrate=("${migrate[@]//\{db\}/$new_db}")
-if ! DATABASE_URL=$(conn_for "$new_db") KEEL_LOG_FORMAT=compact NO_COLOR=1 "${migrate[@]}" >"$work/migrate.log" 2>&1; then
+if ! DATABASE_URL=$(migrate_url_for "$new_db") KEEL_LOG_FORMAT=compact NO_COLOR=1 "${migrate[@]}" >"$work/migrate.log" 2>&1; then
   while IFS= read -r line; do log "  $line"; done <"$work/migrate.log"
   fail "migrations failed on $new_db; $db is untouched"
 fi

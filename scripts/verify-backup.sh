@@ -107,7 +107,7 @@ log "$(wc -l <"$file.manifest") tables match the manifest (rows and checksums)"
 # Compared before migrating: a newer migration may legitimately change rows. Migrating then
 # proves today's code starts on this data.
 migrate=("${migrate[@]//\{db\}/$scratch}")
-DATABASE_URL=$(conn_for "$scratch") KEEL_LOG_FORMAT=compact NO_COLOR=1 "${migrate[@]}" >"$work/migrate.log" 2>&1 || {
+DATABASE_URL=$(migrate_url_for "$scratch") KEEL_LOG_FORMAT=compact NO_COLOR=1 "${migrate[@]}" >"$work/migrate.log" 2>&1 || {
   while IFS= read -r line; do log "  $line"; done <"$work/migrate.log"
   fail "migrations failed on the restored data"
 }

@@ -265,3 +265,25 @@ teardown() { teardown_database; }
   grep -q "^compose exec -T -e PGUSER=postgres postgres pg_restore --exit-on-error --dbname=dbname=${TEST_DB}_restore_" "$FAKE_DOCKER_LOG"
   grep -q "^compose run --rm -T -e DATABASE_URL=postgres://postgres:@postgres:5432/${TEST_DB}_restore_[0-9TZ]* api migrate$" "$FAKE_DOCKER_LOG"
 }
+
+@test "with PG* variables instead of DATABASE_URL: backup, verify and restore work the same" {
+  seed_database 20
+  before=$(table_checksums)
+  url=$DATABASE_URL
+  rest=${url#*://}
+  export PGUSER=${rest%%@*} PGDATABASE=$TEST_DB
+  rest=${rest#*@}
+  rest=${rest%%/*}
+  export PGHOST=${rest%%:*} PGPORT=${rest##*:}
+  PGUSER=${PGUSER%%:*}
+  run --separate-stderr env -u DATABASE_URL "$SCRIPTS/backup-database.sh"
+  [ "$status" -eq 0 ]
+  dump=${lines[-1]}
+  [[ $dump == *"keel-$TEST_DB-"* ]]
+  run env -u DATABASE_URL "$SCRIPTS/verify-backup.sh"
+  [ "$status" -eq 0 ]
+  mutate_database
+  run env -u DATABASE_URL "$SCRIPTS/restore-database.sh" --yes --drop-old "$dump"
+  [ "$status" -eq 0 ]
+  [ "$(table_checksums "$url")" = "$before" ]
+}
