@@ -6,6 +6,8 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+setup_file() { setup_template_database; }
+teardown_file() { teardown_template_database; }
 setup() { setup_database; }
 teardown() { teardown_database; }
 

@@ -16,18 +16,37 @@ admin_url() {
 db_url() { echo "${ADMIN_URL%/*}/$1"; }
 psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
+# setup_template_database: a migrated template for this suite (from setup_file), so each test's
+# database is a cheap copy instead of a fresh migration.
+setup_template_database() {
+  ADMIN_URL=$(admin_url)
+  [[ -n ${KEEL_TEST_DATABASE_URL:-} ]] || export KEEL_TEST_DATABASE_URL=${DATABASE_URL:-$ADMIN_URL}
+  [[ -x $KEEL_API_BIN ]] || { echo "build keel-api first: cargo build -p keel-api --bins ($KEEL_API_BIN)" >&2; return 1; }
+  export KEEL_TEST_TEMPLATE_DB=keel_bt_${BATS_ROOT_PID}_template
+  psql_admin "DROP DATABASE IF EXISTS $KEEL_TEST_TEMPLATE_DB WITH (FORCE)"
+  psql_admin "CREATE DATABASE $KEEL_TEST_TEMPLATE_DB"
+  DATABASE_URL=$(db_url "$KEEL_TEST_TEMPLATE_DB") "$KEEL_API_BIN" migrate >/dev/null 2>&1
+}
+
+teardown_template_database() {
+  ADMIN_URL=$(admin_url)
+  psql_admin "DROP DATABASE IF EXISTS ${KEEL_TEST_TEMPLATE_DB:?} WITH (FORCE)"
+}
+
 setup_database() {
   ADMIN_URL=$(admin_url)
   [[ -n ${KEEL_TEST_DATABASE_URL:-} ]] || export KEEL_TEST_DATABASE_URL=${DATABASE_URL:-$ADMIN_URL}
+  [[ -x $KEEL_API_BIN ]] || { echo "build keel-api first: cargo build -p keel-api --bins ($KEEL_API_BIN)" >&2; return 1; }
   TEST_DB=keel_bt_${BATS_ROOT_PID}_${BATS_SUITE_TEST_NUMBER}
   psql_admin "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)"
-  psql_admin "CREATE DATABASE $TEST_DB"
-  export DATABASE_URL
+  export DATABASE_URL BACKUP_DIR=$BATS_TEST_TMPDIR/backups BACKUP_LOG_FILE=$BATS_TEST_TMPDIR/backup.log
   DATABASE_URL=$(db_url "$TEST_DB")
-  export BACKUP_DIR=$BATS_TEST_TMPDIR/backups
-  export BACKUP_LOG_FILE=$BATS_TEST_TMPDIR/backup.log
-  [[ -x $KEEL_API_BIN ]] || { echo "build keel-api first: cargo build -p keel-api --bins ($KEEL_API_BIN)" >&2; return 1; }
-  "$KEEL_API_BIN" migrate >/dev/null 2>&1
+  if [[ -n ${KEEL_TEST_TEMPLATE_DB:-} ]]; then
+    psql_admin "CREATE DATABASE $TEST_DB TEMPLATE $KEEL_TEST_TEMPLATE_DB"
+  else
+    psql_admin "CREATE DATABASE $TEST_DB"
+    "$KEEL_API_BIN" migrate >/dev/null 2>&1
+  fi
 }
 
 teardown_database() {
