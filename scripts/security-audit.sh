@@ -209,7 +209,10 @@ check_tls() {
     result FAIL tls "no TLS handshake with $target: $(grep -m1 -i 'error\|refused' <<<"$out")"
     return
   fi
-  proto=$(awk -F': *' '/^ *Protocol *:/{print $2; exit}' <<<"$out")
+  # "New, TLSv1.3, Cipher is ..." comes right after the handshake; the session block's
+  # "Protocol :" line may be missing when the connection closes before a session ticket.
+  proto=$(sed -n 's/^New, \([A-Za-z0-9.]*\), Cipher is.*/\1/p' <<<"$out" | head -n 1)
+  [[ -n $proto ]] || proto=$(awk -F': *' '/^ *Protocol *:/{print $2; exit}' <<<"$out")
   case $proto in
     TLSv1.2 | TLSv1.3) result PASS tls "negotiated $proto" ;;
     *) result FAIL tls "negotiated ${proto:-an unknown protocol}; need TLS 1.2 or newer" ;;

@@ -154,6 +154,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
   AUDIT_TLS_CONNECT=127.0.0.1:$bare AUDIT_URL=https://localhost:$bare/ \
     AUDIT_CURL_OPTS="--insecure" audit --checks tls,headers localhost
   kill "$good_pid" "$bare_pid"
+  printf '%s\n' "--- good site:" "$good_output" "--- bare site:" "$output"
   [ "$good_status" -eq 0 ]
   [[ $good_output == *"PASS tls        negotiated TLSv1.3"* ]]
   [[ $good_output == *"PASS tls        TLS 1.1 and older refused"* ]]
