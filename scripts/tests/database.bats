@@ -143,7 +143,8 @@ teardown() { teardown_database; }
   sleep 1
   setsid "$SCRIPTS/backup-database.sh" >"$BATS_TEST_TMPDIR/first.out" 2>&1 &
   first=$!
-  for _ in $(seq 50); do [ -e "$BACKUP_DIR/.backup.lock" ] && grep -q "backing up" "$BATS_TEST_TMPDIR/first.out" && break; sleep 0.2; done
+  for _ in $(seq 300); do grep -q "backing up" "$BATS_TEST_TMPDIR/first.out" && break; sleep 0.2; done
+  grep -q "backing up" "$BATS_TEST_TMPDIR/first.out"
   run "$SCRIPTS/backup-database.sh"
   [ "$status" -eq 75 ]
   [[ $output == *"another backup run holds"*"not starting a second one"* ]]

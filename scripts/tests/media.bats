@@ -12,7 +12,8 @@ setup_file() {
   MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$BATS_FILE_TMPDIR/moto.log" 2>&1 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/moto.pid"
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" && break; sleep 0.1; done
+  for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" && break; sleep 0.1; done
+  curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" || { echo "moto_server did not start: $(cat "$BATS_FILE_TMPDIR/moto.log")" >&2; return 1; }
   export MOTO_PORT
 }
 
