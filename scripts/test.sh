@@ -96,7 +96,9 @@ step "shellcheck" lint_scripts
 step "actionlint" lint_workflows
 step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+step "advisories (cargo deny, RustSec snapshot)" scripts/check-advisories.sh
 step "tests" run_tests
+step "operations scripts (bats)" scripts/test-scripts.sh
 step "contract (schemathesis)" contract_tests
 step "deploy (Dockerfiles, compose, nginx live, systemd, fail2ban, Kubernetes, guides)" scripts/test-deploy.sh
 say "all checks passed"
