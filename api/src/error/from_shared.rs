@@ -127,6 +127,10 @@ impl From<OAuthError> for ApiError {
     fn from(e: OAuthError) -> Self {
         match e {
             OAuthError::InvalidState => Self::token_invalid("state"),
+            OAuthError::WrongClient => Self::field(
+                "state",
+                "was issued to another browser (the sign-in cookie is missing or differs); start again",
+            ),
             OAuthError::Redis(r) => r.into(),
             other => Self::Upstream(other.to_string()),
         }
@@ -273,7 +277,7 @@ impl From<OAuthSignInError> for ApiError {
             },
             OAuthSignInError::EmailUnverified => Self::Conflict {
                 code: "oauth_email_unverified",
-                detail: "An account uses this email, but the provider has not verified it; sign in with your password instead.",
+                detail: "The provider has not verified this email address; verify it with the provider, or sign in with your password.",
             },
             OAuthSignInError::EmailTaken => Self::EMAIL_TAKEN,
             OAuthSignInError::Store(e) => e.into(),

@@ -250,7 +250,8 @@ pub enum OAuthSignInError {
     /// The provider gave no email address.
     #[error("the provider shared no email address")]
     NoEmail,
-    /// An account has the provider's email, but the provider did not verify it.
+    /// The provider has not verified the email it shared: no account is linked or created
+    /// through it.
     #[error("the provider has not verified this email address")]
     EmailUnverified,
     /// A concurrent sign-up took the address.

@@ -19,7 +19,8 @@ fn parse_new(user: &users::User, new_password: &str) -> Result<NewPassword, Pass
     NewPassword::parse(new_password, &[&user.email, &user.name])
 }
 
-/// Stores `new_password`, signs out every session but `keep`, and queues the "password
+/// Stores `new_password`, signs out every session but `keep`, invalidates emailed links sent
+/// before (a reset link mailed earlier must not undo this change), and queues the "password
 /// changed" notice (in the caller's transaction).
 async fn set_password(
     tx: &impl GenericClient,
@@ -30,6 +31,7 @@ async fn set_password(
     let hash = password::hash(new_password.expose()).await?;
     users::set_password_hash(tx, user.id, &hash).await?;
     sessions::revoke_all(tx, user.id, keep).await?;
+    user_tokens::revoke_emailed(tx, user.id).await?;
     let email = Email::PasswordChanged {
         name: user.name.clone(),
     };
@@ -69,7 +71,9 @@ impl Accounts {
         Ok(())
     }
 
-    /// Uses a reset link: sets the new password and signs out every session.
+    /// Uses a reset link: sets the new password and signs out every session. The link proves
+    /// the caller owns the address, so provider links that were not made through a verified
+    /// email are removed too (someone else may have made them).
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
@@ -88,6 +92,7 @@ impl Accounts {
             .await?
             .ok_or(ResetPasswordError::InvalidToken)?;
         set_password(&tx, &user, &parse_new(&user, new_password)?, None).await?;
+        users::unlink_unverified_identities(&tx, user.id).await?;
         tx.commit().await?;
         Ok(())
     }
