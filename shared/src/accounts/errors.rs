@@ -138,6 +138,12 @@ pub enum CreateAdminError {
     /// A new account needs a password, and none was given.
     #[error("password {}", PasswordRejection::TooShort)]
     PasswordRequired,
+    /// The account's address was never verified: promoting it as it is would hand admin
+    /// rights to whoever registered it.
+    #[error(
+        "the account's email is not verified: type a password (it replaces the account's and signs it out everywhere), or verify the address first"
+    )]
+    Unverified,
     /// The password breaks a rule.
     #[error("password {0}")]
     WeakPassword(#[from] PasswordRejection),
