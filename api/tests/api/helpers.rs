@@ -66,6 +66,7 @@ impl TestApp {
             .client
             .post(self.url("/api/v1/auth/2fa/setup"))
             .bearer_auth(access)
+            .json(&serde_json::json!({}))
             .send()
             .await
             .expect("sent")
@@ -126,7 +127,10 @@ impl TestApp {
             .rev()
             .find(|(t, tpl, _)| t == to && tpl == template)
             .unwrap_or_else(|| panic!("no {template} email to {to} in {emails:?}"));
-        let link = data["link"].as_str().expect("link");
+        let link = data["link"]
+            .as_str()
+            .or(data["undo_link"].as_str())
+            .expect("link");
         link.split("token=")
             .nth(1)
             .expect("token in link")

@@ -113,7 +113,24 @@ pub enum ChangePasswordError {
 /// [`super::Accounts::update_profile`].
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateProfileError {
-    /// The new address belongs to another account.
+    /// The current password given for an email change is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// An email change needs the current password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// Infrastructure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// [`super::Accounts::undo_email_change`].
+#[derive(Debug, thiserror::Error)]
+pub enum UndoEmailChangeError {
+    /// Unknown, used or expired link.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The previous address was taken by another account meanwhile.
     #[error("the email address is taken")]
     EmailTaken,
     /// Infrastructure.
@@ -183,6 +200,9 @@ pub enum RevokeSessionError {
     /// No active session of this user has that id.
     #[error("no such session")]
     NotFound,
+    /// Signing out another session needs a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// Infrastructure.
     #[error(transparent)]
     Store(StoreError),
@@ -194,6 +214,12 @@ pub enum SetupTwoFactorError {
     /// Two-factor authentication is already on.
     #[error("two-factor authentication is already enabled")]
     AlreadyEnabled,
+    /// The password given is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Setup needs the password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// The account or product name cannot be put in an `otpauth://` URI.
     #[error("cannot build the otpauth URI")]
     Otpauth,
@@ -211,6 +237,12 @@ pub enum EnableTwoFactorError {
     /// Setup was never started.
     #[error("two-factor authentication is not set up")]
     NotSetUp,
+    /// The password given is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Enabling needs the password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// The code is wrong, reused or expired.
     #[error("invalid two-factor code")]
     InvalidCode,
@@ -274,6 +306,7 @@ store_errors!(
     ResetPasswordError,
     ChangePasswordError,
     UpdateProfileError,
+    UndoEmailChangeError,
     DeleteAccountError,
     CreateAdminError,
     LoginError,

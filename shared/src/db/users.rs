@@ -94,17 +94,18 @@ pub async fn by_id(
     Ok(c.query_opt(&stmt, &[&id]).await?.as_ref().map(User::from))
 }
 
-/// The user of an active (not revoked, not expired) session: one query per authenticated
-/// request.
+/// The user of an active (not revoked, not expired) session, and when that session signed in:
+/// one query per authenticated request.
 pub async fn by_active_session(
     c: &impl GenericClient,
     user: UserId,
     session: SessionId,
-) -> Result<Option<User>, tokio_postgres::Error> {
+) -> Result<Option<(User, DateTime<Utc>)>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
             "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at,
-                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled
+                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled,
+                    s.created_at AS signed_in_at
              FROM users u JOIN sessions s ON s.user_id = u.id
              WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
         )
@@ -112,7 +113,7 @@ pub async fn by_active_session(
     Ok(c.query_opt(&stmt, &[&user, &session])
         .await?
         .as_ref()
-        .map(User::from))
+        .map(|r| (User::from(r), r.get("signed_in_at"))))
 }
 
 /// Sets the display name.
