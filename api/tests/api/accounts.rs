@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 async fn problem(res: reqwest::Response, status: u16) -> Value {
     assert_eq!(res.status(), status);
@@ -584,4 +584,91 @@ async fn every_sign_in_queues_a_new_login_notice() {
 
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn no_emailed_link_token_is_ever_written_to_the_outbox() {
+    let app = spawn_app().await;
+    app.post_json(
+        "/api/v1/auth/register",
+        json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+    )
+    .await;
+    app.post_json(
+        "/api/v1/auth/password/forgot",
+        json!({"email": "ada@example.com"}),
+    )
+    .await;
+
+    // What the request wrote, before any worker made the links.
+    let raw: Vec<Value> = app
+        .db
+        .client()
+        .await
+        .query("SELECT envelope FROM job_outbox ORDER BY id", &[])
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(raw.len(), 2);
+    for envelope in &raw {
+        assert_eq!(envelope["name"], "send_email_link");
+        let text = envelope.to_string();
+        assert!(
+            !text.contains("token") && !text.contains("link\":"),
+            "{text}"
+        );
+    }
+    // The links work once made (as the worker makes them).
+    app.emailed_token("ada@example.com", "password_reset").await;
+}
+
+/// The median of `samples` (milliseconds).
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn forgot_and_resend_take_as_long_for_an_unknown_address_as_for_an_account() {
+    let app = spawn_app_with(&[("KEEL_RATE_LIMIT_PER_IP", "100000")]).await;
+    app.db
+        .client()
+        .await
+        .execute(
+            "INSERT INTO users (id, email, name)
+             SELECT gen_random_uuid(), 'known' || n || '@example.com', 'User'
+             FROM generate_series(1, 50) AS n",
+            &[],
+        )
+        .await
+        .expect("users");
+    for endpoint in [
+        "/api/v1/auth/password/forgot",
+        "/api/v1/auth/resend-verification",
+    ] {
+        let app = &app;
+        let timed = |email: String| async move {
+            let started = std::time::Instant::now();
+            let res = app.post_json(endpoint, json!({"email": email})).await;
+            assert_eq!(res.status(), 202);
+            started.elapsed().as_secs_f64() * 1000.0
+        };
+        // Warm up the connections and prepared statements of both paths.
+        timed("known50@example.com".to_owned()).await;
+        timed("warmup@example.net".to_owned()).await;
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for n in 1..=50 {
+            known.push(timed(format!("known{n}@example.com")).await);
+            unknown.push(timed(format!("unknown{n}@example.com")).await);
+        }
+        let (known, unknown) = (median(known), median(unknown));
+        let gap = (known - unknown).abs() / known.max(unknown);
+        assert!(
+            gap <= 0.10,
+            "{endpoint}: median {known:.2} ms with an account, {unknown:.2} ms without ({:.0} % apart)",
+            gap * 100.0
+        );
+    }
 }

@@ -10,6 +10,7 @@
 
 mod admin;
 mod errors;
+pub mod links;
 mod oauth;
 mod passwords;
 mod profile;

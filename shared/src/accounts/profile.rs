@@ -37,7 +37,7 @@ impl Accounts {
             if users::by_email(&tx, email.as_str()).await?.is_some() {
                 send(&tx, "address-in-use", email.as_str(), Email::AddressInUse).await?;
             } else {
-                send_verification(&tx, &self.config, user, email.as_str()).await?;
+                send_verification(&tx, user, email.as_str()).await?;
             }
         }
         let updated = users::by_id(&tx, user.id).await?;

@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
 
-use super::{Accounts, RegisterError, StoreError, UndoEmailChangeError, VerifyEmailError, send};
-use crate::Config;
+use super::{
+    Accounts, RegisterError, StoreError, UndoEmailChangeError, VerifyEmailError, links, send,
+};
 use crate::auth::{password, tokens};
 use crate::db::user_tokens::{self, Purpose};
 use crate::db::{self, sessions, users};
 use crate::domain::{DisplayName, EmailAddress, NewPassword, UserId};
 use crate::email::Email;
+use crate::jobs::payloads::LinkPurpose;
 
 /// How long an email verification link works.
 pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -18,31 +20,14 @@ pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long the previous address can undo an email change.
 pub const UNDO_EMAIL_CHANGE_TTL: Duration = Duration::from_secs(72 * 3600);
 
-/// Sends `user` a new verification link for `to` (their address, or the one they are
-/// changing to), revoking earlier links.
+/// Queues a verification link for `user` to `to` (their address, or the one they are
+/// changing to); sending it revokes earlier ones.
 pub(super) async fn send_verification(
     tx: &impl GenericClient,
-    config: &Config,
     user: &users::User,
     to: &str,
 ) -> Result<(), StoreError> {
-    let token = tokens::generate();
-    user_tokens::revoke_all(tx, user.id, Purpose::VerifyEmail).await?;
-    user_tokens::insert(
-        tx,
-        &tokens::hash(&token),
-        user.id,
-        Purpose::VerifyEmail,
-        to,
-        VERIFY_TTL,
-    )
-    .await?;
-    let link = format!("{}/verify-email?token={token}", config.email.frontend_url);
-    let email = Email::VerifyEmail {
-        name: user.name.clone(),
-        link,
-    };
-    send(tx, "verify", to, email).await
+    links::queue(tx, LinkPurpose::VerifyEmail, to, Some(user.id)).await
 }
 
 impl Accounts {
@@ -68,7 +53,7 @@ impl Accounts {
         )
         .await
         {
-            Ok(user) => send_verification(&tx, &self.config, &user, email.as_str()).await?,
+            Ok(user) => send_verification(&tx, &user, email.as_str()).await?,
             Err(e) if db::is_unique_violation(&e, users::EMAIL_KEY) => {
                 drop(tx);
                 let tx = client.transaction().await?;
@@ -110,25 +95,13 @@ impl Accounts {
             })?;
         if email != user.email {
             user_tokens::revoke_emailed(&tx, user.id).await?;
-            let undo = tokens::generate();
-            user_tokens::insert(
+            links::queue(
                 &tx,
-                &tokens::hash(&undo),
-                user.id,
-                Purpose::UndoEmailChange,
+                LinkPurpose::UndoEmailChange,
                 &user.email,
-                UNDO_EMAIL_CHANGE_TTL,
+                Some(user.id),
             )
             .await?;
-            let notice = Email::EmailChanged {
-                name: user.name.clone(),
-                new_email: email.clone(),
-                undo_link: format!(
-                    "{}/undo-email-change?token={undo}",
-                    self.config.email.frontend_url
-                ),
-            };
-            send(&tx, "email-changed", &user.email, notice).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -164,17 +137,11 @@ impl Accounts {
         Ok(())
     }
 
-    /// Sends a new verification link if `email` has an unverified account; silent otherwise.
+    /// Queues a new verification link for `email`: sent if it has an unverified account,
+    /// dropped by the worker otherwise (the request does the same work either way).
     #[tracing::instrument(skip_all)]
     pub async fn resend_verification(&self, email: &EmailAddress) -> Result<(), StoreError> {
-        let mut client = self.db.get().await?;
-        let tx = client.transaction().await?;
-        if let Some(user) = users::by_email(&tx, email.as_str()).await?
-            && user.email_verified_at.is_none()
-        {
-            send_verification(&tx, &self.config, &user, email.as_str()).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let client = self.db.get().await?;
+        links::queue(&client, LinkPurpose::VerifyEmail, email.as_str(), None).await
     }
 }
