@@ -18,6 +18,20 @@ pub struct AuthUser {
     pub user: User,
     /// The session the token belongs to.
     pub session: SessionId,
+    /// When that session signed in (a recent sign-in stands in for the password on
+    /// sensitive changes).
+    pub signed_in_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl AuthUser {
+    /// The proof of presence for a sensitive change: the password when the request carries
+    /// one, else the session's sign-in time.
+    pub fn reauth<'a>(&self, password: Option<&'a str>) -> keel_shared::accounts::Reauth<'a> {
+        match password {
+            Some(password) => keel_shared::accounts::Reauth::Password(password),
+            None => keel_shared::accounts::Reauth::SignedInAt(self.signed_in_at),
+        }
+    }
 }
 
 impl FromRequest for AuthUser {
@@ -46,12 +60,13 @@ impl FromRequest for AuthUser {
                 })
             })?;
             let client = state.db.get().await?;
-            let user = users::by_active_session(&client, claims.sub, claims.sid)
+            let (user, signed_in_at) = users::by_active_session(&client, claims.sub, claims.sid)
                 .await?
                 .ok_or(ApiError::Unauthorized("session revoked or expired"))?;
             Ok(Self {
                 user,
                 session: claims.sid,
+                signed_in_at,
             })
         })
     }

@@ -113,6 +113,9 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
     let said = match outcome {
         AdminOutcome::Created => format!("created administrator {email}\n"),
         AdminOutcome::Promoted => format!("{email} is now an administrator\n"),
+        AdminOutcome::PromotedWithNewPassword => format!(
+            "{email} is now an administrator with the password typed; its sessions were signed out\n"
+        ),
     };
     use std::io::Write;
     std::io::stdout().write_all(said.as_bytes())?;
@@ -125,7 +128,7 @@ fn read_password() -> anyhow::Result<Option<String>> {
     use std::io::{BufRead, IsTerminal};
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(
-            "Password for a new account (leave empty to promote an existing one): ",
+            "Password (new account, or to replace an existing account's; empty to promote a verified account as it is): ",
         )?
     } else {
         let mut line = String::new();

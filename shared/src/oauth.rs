@@ -1,6 +1,11 @@
 //! OAuth 2.0 sign-in with Google and GitHub: authorization URL with `state` and PKCE (S256),
 //! then code exchange and profile reading. `state` is single use and expires after ten
 //! minutes (kept in Redis, so any api replica can finish a flow another started).
+//!
+//! A flow is bound to the client that started it: [`OAuth::authorize`] returns a random
+//! binding value the api puts in a `__Host-` cookie, and stores only its hash with the state;
+//! the callback must present the same value. A `code` and `state` replayed from another
+//! browser (login CSRF: signing the victim into the attacker's account) are refused.
 
 use std::time::Duration;
 
@@ -15,7 +20,24 @@ use crate::auth::tokens;
 use crate::config::{OAuthConfig, OAuthProviderConfig};
 use crate::redis::{Keys, RedisPool};
 
-const STATE_TTL: Duration = Duration::from_secs(600);
+/// How long a flow may take, from authorize to callback.
+pub const STATE_TTL: Duration = Duration::from_secs(600);
+
+/// A started flow.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// The provider's authorization URL (with `state` and the PKCE challenge).
+    pub url: String,
+    /// The `state` it carries (single use).
+    pub state: String,
+    /// The value binding the flow to this client: the api sets it as a `__Host-` cookie; the
+    /// callback must send it back.
+    pub binding: String,
+}
+
+fn binding_hash(binding: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(binding.as_bytes()))
+}
 
 /// What the provider says about the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +62,9 @@ pub enum OAuthError {
     /// Unknown, expired, used, or issued for another provider.
     #[error("invalid or expired state")]
     InvalidState,
+    /// The state was issued to another client (its binding cookie is missing or differs).
+    #[error("the state was issued to another client")]
+    WrongClient,
     /// The provider refused the code or answered nonsense (its `error` is kept).
     #[error("the provider refused: {0}")]
     Provider(String),
@@ -98,19 +123,21 @@ impl OAuth {
         self.config.provider(name)
     }
 
-    /// The URL to send the browser to, and the `state` it carries.
+    /// Starts a flow: the URL to send the browser to, the `state` it carries, and the
+    /// binding value the client must present at the callback (kept in a cookie).
     pub async fn authorize(
         &self,
         provider: &OAuthProviderConfig,
-    ) -> Result<(String, String), OAuthError> {
+    ) -> Result<Authorization, OAuthError> {
         let state = tokens::generate();
         let verifier = tokens::generate();
+        let binding = tokens::generate();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let mut conn = self.redis.get().await?;
         let _: () = conn
             .set_ex(
                 self.keys.key(&format!("oauth:state:{state}")),
-                format!("{}|{verifier}", provider.name),
+                format!("{}|{verifier}|{}", provider.name, binding_hash(&binding)),
                 STATE_TTL.as_secs(),
             )
             .await?;
@@ -124,15 +151,21 @@ impl OAuth {
             .append_pair("state", &state)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
-        Ok((url.to_string(), state))
+        Ok(Authorization {
+            url: url.to_string(),
+            state,
+            binding,
+        })
     }
 
-    /// Exchanges `code` (after checking and using up `state`) and reads the profile.
+    /// Exchanges `code` (after checking and using up `state`, and checking that `binding` is
+    /// the value its flow was started with) and reads the profile.
     pub async fn exchange(
         &self,
         provider: &OAuthProviderConfig,
         code: &str,
         state: &str,
+        binding: Option<&str>,
     ) -> Result<Profile, OAuthError> {
         if !tokens::is_well_formed(state) {
             return Err(OAuthError::InvalidState);
@@ -142,12 +175,20 @@ impl OAuth {
             .arg(self.keys.key(&format!("oauth:state:{state}")))
             .query_async(&mut *conn)
             .await?;
-        let verifier = stored
-            .as_deref()
-            .and_then(|s| s.split_once('|'))
-            .filter(|(p, _)| *p == provider.name)
-            .map(|(_, v)| v.to_owned())
-            .ok_or(OAuthError::InvalidState)?;
+        let mut parts = stored.as_deref().unwrap_or_default().splitn(3, '|');
+        let (Some(stored_provider), Some(verifier), Some(stored_binding)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(OAuthError::InvalidState);
+        };
+        if stored_provider != provider.name {
+            return Err(OAuthError::InvalidState);
+        }
+        // The state is used up either way: a replay from another client burns it.
+        if binding.map(binding_hash).as_deref() != Some(stored_binding) {
+            return Err(OAuthError::WrongClient);
+        }
+        let verifier = verifier.to_owned();
         let redirect = redirect_uri(&self.config, provider.name);
         let form = [
             ("grant_type", "authorization_code"),

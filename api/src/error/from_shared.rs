@@ -4,8 +4,8 @@
 use keel_shared::accounts::{
     ChangePasswordError, DeleteAccountError, DisableTwoFactorError, EnableTwoFactorError,
     LoginError, OAuthSignInError, RefreshError, RegisterError, ResetPasswordError,
-    RevokeSessionError, SecondFactorError, SetupTwoFactorError, StoreError, UpdateProfileError,
-    VerifyEmailError,
+    RevokeSessionError, SecondFactorError, SetupTwoFactorError, StoreError, UndoEmailChangeError,
+    UpdateProfileError, VerifyEmailError,
 };
 use keel_shared::domain::PasswordRejection;
 use keel_shared::jobs::QueueError;
@@ -58,6 +58,11 @@ impl ApiError {
     const TWO_FACTOR_ENABLED: Self = Self::Conflict {
         code: "two_factor_enabled",
         detail: "Two-factor authentication is already enabled.",
+    };
+
+    const REAUTHENTICATION_REQUIRED: Self = Self::Forbidden {
+        code: "reauthentication_required",
+        detail: "Confirm it is you: send your current password, or sign in again (this needs a sign-in within the last 10 minutes).",
     };
 
     const TWO_FACTOR_NOT_ENABLED: Self = Self::Conflict {
@@ -127,6 +132,10 @@ impl From<OAuthError> for ApiError {
     fn from(e: OAuthError) -> Self {
         match e {
             OAuthError::InvalidState => Self::token_invalid("state"),
+            OAuthError::WrongClient => Self::field(
+                "state",
+                "was issued to another browser (the sign-in cookie is missing or differs); start again",
+            ),
             OAuthError::Redis(r) => r.into(),
             other => Self::Upstream(other.to_string()),
         }
@@ -175,8 +184,19 @@ impl From<ChangePasswordError> for ApiError {
 impl From<UpdateProfileError> for ApiError {
     fn from(e: UpdateProfileError) -> Self {
         match e {
-            UpdateProfileError::EmailTaken => Self::EMAIL_TAKEN,
+            UpdateProfileError::WrongPassword => Self::wrong_password("current_password"),
+            UpdateProfileError::ReauthRequired => Self::REAUTHENTICATION_REQUIRED,
             UpdateProfileError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<UndoEmailChangeError> for ApiError {
+    fn from(e: UndoEmailChangeError) -> Self {
+        match e {
+            UndoEmailChangeError::InvalidToken => Self::token_invalid("token"),
+            UndoEmailChangeError::EmailTaken => Self::EMAIL_TAKEN,
+            UndoEmailChangeError::Store(e) => e.into(),
         }
     }
 }
@@ -217,6 +237,7 @@ impl From<RevokeSessionError> for ApiError {
             RevokeSessionError::NotFound => Self::NotFound {
                 path: "this session".to_owned(),
             },
+            RevokeSessionError::ReauthRequired => Self::REAUTHENTICATION_REQUIRED,
             RevokeSessionError::Store(e) => e.into(),
         }
     }
@@ -226,6 +247,8 @@ impl From<SetupTwoFactorError> for ApiError {
     fn from(e: SetupTwoFactorError) -> Self {
         match e {
             SetupTwoFactorError::AlreadyEnabled => Self::TWO_FACTOR_ENABLED,
+            SetupTwoFactorError::WrongPassword => Self::wrong_password("password"),
+            SetupTwoFactorError::ReauthRequired => Self::REAUTHENTICATION_REQUIRED,
             SetupTwoFactorError::Otpauth => Self::Internal(e.into()),
             SetupTwoFactorError::Store(e) => e.into(),
         }
@@ -237,6 +260,8 @@ impl From<EnableTwoFactorError> for ApiError {
         match e {
             EnableTwoFactorError::AlreadyEnabled => Self::TWO_FACTOR_ENABLED,
             EnableTwoFactorError::NotSetUp => Self::TWO_FACTOR_NOT_ENABLED,
+            EnableTwoFactorError::WrongPassword => Self::wrong_password("password"),
+            EnableTwoFactorError::ReauthRequired => Self::REAUTHENTICATION_REQUIRED,
             EnableTwoFactorError::InvalidCode => Self::wrong_code(),
             EnableTwoFactorError::Store(e) => e.into(),
         }
@@ -273,7 +298,7 @@ impl From<OAuthSignInError> for ApiError {
             },
             OAuthSignInError::EmailUnverified => Self::Conflict {
                 code: "oauth_email_unverified",
-                detail: "An account uses this email, but the provider has not verified it; sign in with your password instead.",
+                detail: "The provider has not verified this email address; verify it with the provider, or sign in with your password.",
             },
             OAuthSignInError::EmailTaken => Self::EMAIL_TAKEN,
             OAuthSignInError::Store(e) => e.into(),

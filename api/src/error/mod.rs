@@ -69,6 +69,14 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// Authenticated, but this action needs more (a recent sign-in, a role).
+    #[error("{detail}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation, safe to show.
+        detail: &'static str,
+    },
     /// The request conflicts with the current state.
     #[error("{detail}")]
     Conflict {
@@ -207,6 +215,7 @@ impl ApiError {
                 format!("`{field}` {message}."),
             )
             .field(field, message),
+            Self::Forbidden { code, detail } => Answer::new(S::FORBIDDEN, code, *detail),
             Self::Conflict { code, detail } => Answer::new(S::CONFLICT, code, *detail),
             Self::TooManyRequests { retry_after_secs } => Answer::new(
                 S::TOO_MANY_REQUESTS,

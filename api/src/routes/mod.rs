@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(meta::schema::schema)
         .service(auth::register::register)
         .service(auth::verify_email::verify_email)
+        .service(auth::email_change_undo::email_change_undo)
         .service(auth::resend_verification::resend_verification)
         .service(auth::login::login)
         .service(auth::login_2fa::login_2fa)

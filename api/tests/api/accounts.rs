@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 async fn problem(res: reqwest::Response, status: u16) -> Value {
     assert_eq!(res.status(), status);
@@ -287,21 +287,198 @@ async fn an_email_change_takes_effect_only_once_the_new_address_is_verified() {
 }
 
 #[tokio::test]
-async fn an_email_change_to_a_taken_address_is_a_conflict() {
+async fn an_email_change_to_a_taken_address_reveals_nothing_and_tells_that_address() {
     let app = spawn_app().await;
     app.signed_in_user("grace@example.com").await;
     let (access, _) = app.signed_in_user("ada@example.com").await;
+    let before = app.outbox_emails().await.len();
 
     let res = app
         .client
         .patch(app.url("/api/v1/users/me"))
         .bearer_auth(&access)
-        .json(&json!({"email": "grace@example.com"}))
+        .json(&json!({"email": "grace@example.com", "current_password": PASSWORD}))
         .send()
         .await
         .expect("sent");
 
-    assert_eq!(problem(res, 409).await["code"], "email_taken");
+    assert_eq!(res.status(), 200, "the same answer as for a free address");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["email"], "ada@example.com");
+    let sent: Vec<(String, String)> = app.outbox_emails().await[before..]
+        .iter()
+        .map(|(to, template, _)| (to.clone(), template.clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [("grace@example.com".to_owned(), "address_in_use".to_owned())]
+    );
+}
+
+/// `PATCH /users/me` with `body` as the holder of `access`.
+async fn patch_me(app: &TestApp, access: &str, body: Value) -> reqwest::Response {
+    app.client
+        .patch(app.url("/api/v1/users/me"))
+        .bearer_auth(access)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// Makes every session of `email` look as if it signed in an hour ago.
+async fn age_sessions(app: &TestApp, email: &str) {
+    app.db
+        .client()
+        .await
+        .execute(
+            "UPDATE sessions SET created_at = now() - interval '1 hour'
+             WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+            &[&email],
+        )
+        .await
+        .expect("aged");
+}
+
+#[tokio::test]
+async fn an_email_change_needs_the_current_password_or_a_recent_sign_in() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+    age_sessions(&app, "ada@example.com").await;
+
+    let bare = patch_me(&app, &access, json!({"email": "ada@new.example"})).await;
+    let wrong = patch_me(
+        &app,
+        &access,
+        json!({"email": "ada@new.example", "current_password": "not-my-password-at-all"}),
+    )
+    .await;
+    let name_only = patch_me(&app, &access, json!({"name": "Ada King"})).await;
+    let right = patch_me(
+        &app,
+        &access,
+        json!({"email": "ada@new.example", "current_password": PASSWORD}),
+    )
+    .await;
+
+    assert_eq!(
+        problem(bare, 403).await["code"],
+        "reauthentication_required"
+    );
+    assert_eq!(
+        problem(wrong, 422).await["errors"][0]["field"],
+        "current_password"
+    );
+    assert_eq!(name_only.status(), 200, "a name change needs no password");
+    assert_eq!(right.status(), 200);
+    app.emailed_token("ada@new.example", "verify_email").await;
+}
+
+#[tokio::test]
+async fn an_email_change_tells_the_old_address_which_can_undo_it() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+    let res = patch_me(
+        &app,
+        &access,
+        json!({"email": "ada@new.example", "current_password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let token = app.emailed_token("ada@new.example", "verify_email").await;
+    let res = app
+        .post_json("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.me(&access).await["email"], "ada@new.example");
+
+    // The old address got a notice with an undo link.
+    let emails = app.outbox_emails().await;
+    let (_, _, notice) = emails
+        .iter()
+        .rev()
+        .find(|(to, template, _)| to == "ada@example.com" && template == "email_changed")
+        .expect("a notice to the old address");
+    assert_eq!(notice["new_email"], "ada@new.example");
+    let undo = app.emailed_token("ada@example.com", "email_changed").await;
+
+    let res = app
+        .post_json("/api/v1/auth/email-change/undo", json!({"token": undo}))
+        .await;
+    assert_eq!(res.status(), 204);
+    // Back on the old address; whoever changed it is signed out.
+    assert_eq!(
+        app.get_authed("/api/v1/users/me", &access).await.status(),
+        401
+    );
+    let (access, _) = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(app.me(&access).await["email"], "ada@example.com");
+    // The link works once.
+    let again = app
+        .post_json("/api/v1/auth/email-change/undo", json!({"token": undo}))
+        .await;
+    assert_eq!(problem(again, 422).await["errors"][0]["field"], "token");
+}
+
+#[tokio::test]
+async fn a_reset_link_stops_working_once_the_password_is_changed() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/password/forgot",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let reset = app.emailed_token("ada@example.com", "password_reset").await;
+
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/password/change"))
+        .bearer_auth(&access)
+        .json(&json!({"current": PASSWORD, "new": "quartz-lantern-orbit-93"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 204);
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/password/reset",
+            json!({"token": reset, "new_password": "amber-harbor-cinder-58"}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "token");
+}
+
+#[tokio::test]
+async fn a_reset_link_stops_working_once_the_email_is_changed() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+    app.post_json(
+        "/api/v1/auth/password/forgot",
+        json!({"email": "ada@example.com"}),
+    )
+    .await;
+    let reset = app.emailed_token("ada@example.com", "password_reset").await;
+    patch_me(
+        &app,
+        &access,
+        json!({"email": "ada@new.example", "current_password": PASSWORD}),
+    )
+    .await;
+    let token = app.emailed_token("ada@new.example", "verify_email").await;
+    app.post_json("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/password/reset",
+            json!({"token": reset, "new_password": "amber-harbor-cinder-58"}),
+        )
+        .await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "token");
 }
 
 #[tokio::test]
@@ -407,4 +584,91 @@ async fn every_sign_in_queues_a_new_login_notice() {
 
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn no_emailed_link_token_is_ever_written_to_the_outbox() {
+    let app = spawn_app().await;
+    app.post_json(
+        "/api/v1/auth/register",
+        json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+    )
+    .await;
+    app.post_json(
+        "/api/v1/auth/password/forgot",
+        json!({"email": "ada@example.com"}),
+    )
+    .await;
+
+    // What the request wrote, before any worker made the links.
+    let raw: Vec<Value> = app
+        .db
+        .client()
+        .await
+        .query("SELECT envelope FROM job_outbox ORDER BY id", &[])
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(raw.len(), 2);
+    for envelope in &raw {
+        assert_eq!(envelope["name"], "send_email_link");
+        let text = envelope.to_string();
+        assert!(
+            !text.contains("token") && !text.contains("link\":"),
+            "{text}"
+        );
+    }
+    // The links work once made (as the worker makes them).
+    app.emailed_token("ada@example.com", "password_reset").await;
+}
+
+/// The median of `samples` (milliseconds).
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn forgot_and_resend_take_as_long_for_an_unknown_address_as_for_an_account() {
+    let app = spawn_app_with(&[("KEEL_RATE_LIMIT_PER_IP", "100000")]).await;
+    app.db
+        .client()
+        .await
+        .execute(
+            "INSERT INTO users (id, email, name)
+             SELECT gen_random_uuid(), 'known' || n || '@example.com', 'User'
+             FROM generate_series(1, 50) AS n",
+            &[],
+        )
+        .await
+        .expect("users");
+    for endpoint in [
+        "/api/v1/auth/password/forgot",
+        "/api/v1/auth/resend-verification",
+    ] {
+        let app = &app;
+        let timed = |email: String| async move {
+            let started = std::time::Instant::now();
+            let res = app.post_json(endpoint, json!({"email": email})).await;
+            assert_eq!(res.status(), 202);
+            started.elapsed().as_secs_f64() * 1000.0
+        };
+        // Warm up the connections and prepared statements of both paths.
+        timed("known50@example.com".to_owned()).await;
+        timed("warmup@example.net".to_owned()).await;
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for n in 1..=50 {
+            known.push(timed(format!("known{n}@example.com")).await);
+            unknown.push(timed(format!("unknown{n}@example.com")).await);
+        }
+        let (known, unknown) = (median(known), median(unknown));
+        let gap = (known - unknown).abs() / known.max(unknown);
+        assert!(
+            gap <= 0.10,
+            "{endpoint}: median {known:.2} ms with an account, {unknown:.2} ms without ({:.0} % apart)",
+            gap * 100.0
+        );
+    }
 }

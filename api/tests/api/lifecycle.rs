@@ -246,3 +246,70 @@ async fn create_admin_creates_a_verified_admin_then_promotes_an_existing_account
         .expect("row");
     assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
 }
+
+#[tokio::test]
+async fn create_admin_never_promotes_an_unverified_account_with_the_password_its_registrant_set() {
+    use keel_shared::auth::password;
+    use std::io::Write;
+    let db = TestDb::migrated().await;
+    let redis = TestRedis::new();
+    let env = test_env(&db, &redis);
+    // Someone registered the address with their own password and never verified it.
+    let squatters = "violet-anchor-mosaic-71";
+    let hash = password::hash(squatters).await.expect("hash");
+    let client = db.client().await;
+    client
+        .execute(
+            "INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'boss@example.com', 'Boss', $1)",
+            &[&hash],
+        )
+        .await
+        .expect("user");
+    let run = |stdin: &str| {
+        let mut child = std::process::Command::new(BIN)
+            .args(["create-admin", "--email", "boss@example.com"])
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    let admin = || async {
+        let row = client
+            .query_one(
+                "SELECT is_admin, password_hash FROM users WHERE email = 'boss@example.com'",
+                &[],
+            )
+            .await
+            .expect("row");
+        (row.get::<_, bool>(0), row.get::<_, Option<String>>(1))
+    };
+
+    let as_it_is = run("\n");
+    assert!(!as_it_is.status.success());
+    assert!(String::from_utf8_lossy(&as_it_is.stderr).contains("not verified"));
+    assert!(!admin().await.0, "not promoted");
+
+    let taken_over = run("quartz-lantern-orbit-93\n");
+    assert!(
+        taken_over.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken_over.stderr)
+    );
+    let (is_admin, hash) = admin().await;
+    assert!(is_admin);
+    assert!(
+        !password::verify(squatters, hash.as_deref()).await,
+        "the registrant's password no longer signs in to the admin account"
+    );
+    assert!(password::verify("quartz-lantern-orbit-93", hash.as_deref()).await);
+}

@@ -224,3 +224,118 @@ async fn disabling_needs_the_password_and_a_code_then_login_is_one_step_again() 
             && templates.contains(&"two_factor_disabled".to_owned())
     );
 }
+
+#[tokio::test]
+async fn two_factor_setup_and_enable_need_the_password_or_a_recent_sign_in() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+    app.db
+        .client()
+        .await
+        .execute(
+            "UPDATE sessions SET created_at = now() - interval '1 hour'",
+            &[],
+        )
+        .await
+        .expect("aged");
+
+    let bare = post_authed(&app, "/api/v1/auth/2fa/setup", &access, json!({})).await;
+    let wrong = post_authed(
+        &app,
+        "/api/v1/auth/2fa/setup",
+        &access,
+        json!({"password": "not-my-password-at-all"}),
+    )
+    .await;
+    let right = post_authed(
+        &app,
+        "/api/v1/auth/2fa/setup",
+        &access,
+        json!({"password": PASSWORD}),
+    )
+    .await;
+
+    assert_eq!(bare.status(), 403);
+    let body: Value = bare.json().await.expect("json");
+    assert_eq!(body["code"], "reauthentication_required");
+    assert_eq!(wrong.status(), 422);
+    assert_eq!(right.status(), 200);
+    let setup: Value = right.json().await.expect("json");
+    let secret = setup["secret"].as_str().expect("secret");
+    let code = keel_shared::auth::totp::code_for_base32(secret, now_secs()).expect("code");
+    let enable_bare = post_authed(
+        &app,
+        "/api/v1/auth/2fa/enable",
+        &access,
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(enable_bare.status(), 403);
+    let enable = post_authed(
+        &app,
+        "/api/v1/auth/2fa/enable",
+        &access,
+        json!({"code": code, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(enable.status(), 200);
+}
+
+#[tokio::test]
+async fn signing_out_another_session_needs_a_recent_sign_in() {
+    let app = spawn_app().await;
+    let (first, _) = app.signed_in_user("ada@example.com").await;
+    let (second, _) = app.login("ada@example.com", PASSWORD).await;
+    let sessions: Value = app
+        .get_authed("/api/v1/auth/sessions", &second)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let other = sessions
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|s| s["current"] == false)
+        .expect("the first session")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.db
+        .client()
+        .await
+        .execute(
+            "UPDATE sessions SET created_at = now() - interval '1 hour'",
+            &[],
+        )
+        .await
+        .expect("aged");
+    let delete = |id: String| {
+        app.client
+            .delete(app.url(&format!("/api/v1/auth/sessions/{id}")))
+            .bearer_auth(&second)
+            .send()
+    };
+
+    let stale = delete(other.clone()).await.expect("sent");
+    assert_eq!(stale.status(), 403);
+    assert_eq!(
+        app.get_authed("/api/v1/users/me", &first).await.status(),
+        200
+    );
+
+    // A fresh sign-in may.
+    let (fresh, _) = app.login("ada@example.com", PASSWORD).await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/auth/sessions/{other}")))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.get_authed("/api/v1/users/me", &first).await.status(),
+        401
+    );
+}

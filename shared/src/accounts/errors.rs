@@ -113,7 +113,24 @@ pub enum ChangePasswordError {
 /// [`super::Accounts::update_profile`].
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateProfileError {
-    /// The new address belongs to another account.
+    /// The current password given for an email change is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// An email change needs the current password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// Infrastructure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// [`super::Accounts::undo_email_change`].
+#[derive(Debug, thiserror::Error)]
+pub enum UndoEmailChangeError {
+    /// Unknown, used or expired link.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The previous address was taken by another account meanwhile.
     #[error("the email address is taken")]
     EmailTaken,
     /// Infrastructure.
@@ -138,6 +155,12 @@ pub enum CreateAdminError {
     /// A new account needs a password, and none was given.
     #[error("password {}", PasswordRejection::TooShort)]
     PasswordRequired,
+    /// The account's address was never verified: promoting it as it is would hand admin
+    /// rights to whoever registered it.
+    #[error(
+        "the account's email is not verified: type a password (it replaces the account's and signs it out everywhere), or verify the address first"
+    )]
+    Unverified,
     /// The password breaks a rule.
     #[error("password {0}")]
     WeakPassword(#[from] PasswordRejection),
@@ -177,6 +200,9 @@ pub enum RevokeSessionError {
     /// No active session of this user has that id.
     #[error("no such session")]
     NotFound,
+    /// Signing out another session needs a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// Infrastructure.
     #[error(transparent)]
     Store(StoreError),
@@ -188,6 +214,12 @@ pub enum SetupTwoFactorError {
     /// Two-factor authentication is already on.
     #[error("two-factor authentication is already enabled")]
     AlreadyEnabled,
+    /// The password given is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Setup needs the password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// The account or product name cannot be put in an `otpauth://` URI.
     #[error("cannot build the otpauth URI")]
     Otpauth,
@@ -205,6 +237,12 @@ pub enum EnableTwoFactorError {
     /// Setup was never started.
     #[error("two-factor authentication is not set up")]
     NotSetUp,
+    /// The password given is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Enabling needs the password or a recent sign-in.
+    #[error("re-authentication required")]
+    ReauthRequired,
     /// The code is wrong, reused or expired.
     #[error("invalid two-factor code")]
     InvalidCode,
@@ -250,7 +288,8 @@ pub enum OAuthSignInError {
     /// The provider gave no email address.
     #[error("the provider shared no email address")]
     NoEmail,
-    /// An account has the provider's email, but the provider did not verify it.
+    /// The provider has not verified the email it shared: no account is linked or created
+    /// through it.
     #[error("the provider has not verified this email address")]
     EmailUnverified,
     /// A concurrent sign-up took the address.
@@ -267,6 +306,7 @@ store_errors!(
     ResetPasswordError,
     ChangePasswordError,
     UpdateProfileError,
+    UndoEmailChangeError,
     DeleteAccountError,
     CreateAdminError,
     LoginError,

@@ -10,6 +10,7 @@
 
 mod admin;
 mod errors;
+pub mod links;
 mod oauth;
 mod passwords;
 mod profile;
@@ -18,7 +19,9 @@ mod sessions;
 pub mod two_factor;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
@@ -27,15 +30,17 @@ pub use errors::{
     ChangePasswordError, CreateAdminError, DeleteAccountError, DisableTwoFactorError,
     EnableTwoFactorError, LoginError, OAuthSignInError, RefreshError, RegisterError,
     ResetPasswordError, RevokeSessionError, SecondFactorError, SetupTwoFactorError, StoreError,
-    UpdateProfileError, VerifyEmailError,
+    UndoEmailChangeError, UpdateProfileError, VerifyEmailError,
 };
 pub use passwords::RESET_TTL;
-pub use registration::VERIFY_TTL;
+pub use registration::{UNDO_EMAIL_CHANGE_TTL, VERIFY_TTL};
 pub use sessions::{LoginOutcome, TokenPair};
 
 use crate::Config;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password;
 use crate::db::PgPool;
+use crate::db::users::User;
 use crate::email::Email;
 use crate::jobs::outbox::enqueue_in_tx;
 use crate::jobs::payloads::SendEmail;
@@ -47,6 +52,50 @@ pub struct ClientMeta {
     pub ip: Option<String>,
     /// The client's `User-Agent`, if it sent one.
     pub user_agent: Option<String>,
+}
+
+/// How recent a sign-in must be to stand in for the password on a sensitive change (email
+/// change, 2FA setup and enable, signing out other sessions).
+pub const REAUTH_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Proof that the account holder is present, not only someone holding their bearer token.
+#[derive(Debug, Clone, Copy)]
+pub enum Reauth<'a> {
+    /// The current password, typed again.
+    Password(&'a str),
+    /// When the session signed in; good within [`REAUTH_WINDOW`].
+    SignedInAt(DateTime<Utc>),
+}
+
+/// Why a [`Reauth`] was not enough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReauthFailure {
+    WrongPassword,
+    Required,
+}
+
+impl Reauth<'_> {
+    async fn check(self, user: &User) -> Result<(), ReauthFailure> {
+        match self {
+            Self::Password(attempt) => {
+                if password::verify(attempt, user.password_hash.as_deref()).await {
+                    Ok(())
+                } else {
+                    Err(ReauthFailure::WrongPassword)
+                }
+            }
+            Self::SignedInAt(at) => {
+                let age = Utc::now().signed_duration_since(at);
+                if age.to_std().is_ok_and(|age| age <= REAUTH_WINDOW)
+                    || age < chrono::TimeDelta::zero()
+                {
+                    Ok(())
+                } else {
+                    Err(ReauthFailure::Required)
+                }
+            }
+        }
+    }
 }
 
 /// The account operations, over the database, the configuration and the token keys. Cheap

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
 
-use super::{Accounts, ChangePasswordError, ResetPasswordError, StoreError, send};
+use super::{Accounts, ChangePasswordError, ResetPasswordError, StoreError, links, send};
 use crate::auth::{password, tokens};
 use crate::db::user_tokens::{self, Purpose};
 use crate::db::{sessions, users};
 use crate::domain::{EmailAddress, NewPassword, PasswordRejection, SessionId};
 use crate::email::Email;
+use crate::jobs::payloads::LinkPurpose;
 
 /// How long a password reset link works.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
@@ -19,7 +20,8 @@ fn parse_new(user: &users::User, new_password: &str) -> Result<NewPassword, Pass
     NewPassword::parse(new_password, &[&user.email, &user.name])
 }
 
-/// Stores `new_password`, signs out every session but `keep`, and queues the "password
+/// Stores `new_password`, signs out every session but `keep`, invalidates emailed links sent
+/// before (a reset link mailed earlier must not undo this change), and queues the "password
 /// changed" notice (in the caller's transaction).
 async fn set_password(
     tx: &impl GenericClient,
@@ -30,6 +32,7 @@ async fn set_password(
     let hash = password::hash(new_password.expose()).await?;
     users::set_password_hash(tx, user.id, &hash).await?;
     sessions::revoke_all(tx, user.id, keep).await?;
+    user_tokens::revoke_emailed(tx, user.id).await?;
     let email = Email::PasswordChanged {
         name: user.name.clone(),
     };
@@ -38,38 +41,17 @@ async fn set_password(
 }
 
 impl Accounts {
-    /// Sends a password reset link if `email` has an account; silent otherwise.
+    /// Queues a password reset link for `email`: sent if it has an account, dropped by the
+    /// worker otherwise (the request does the same work either way).
     #[tracing::instrument(skip_all)]
     pub async fn forgot_password(&self, email: &EmailAddress) -> Result<(), StoreError> {
-        let mut client = self.db.get().await?;
-        let tx = client.transaction().await?;
-        if let Some(user) = users::by_email(&tx, email.as_str()).await? {
-            let token = tokens::generate();
-            user_tokens::revoke_all(&tx, user.id, Purpose::ResetPassword).await?;
-            user_tokens::insert(
-                &tx,
-                &tokens::hash(&token),
-                user.id,
-                Purpose::ResetPassword,
-                &user.email,
-                RESET_TTL,
-            )
-            .await?;
-            let link = format!(
-                "{}/reset-password?token={token}",
-                self.config.email.frontend_url
-            );
-            let email = Email::PasswordReset {
-                name: user.name.clone(),
-                link,
-            };
-            send(&tx, "reset", &user.email, email).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let client = self.db.get().await?;
+        links::queue(&client, LinkPurpose::ResetPassword, email.as_str(), None).await
     }
 
-    /// Uses a reset link: sets the new password and signs out every session.
+    /// Uses a reset link: sets the new password and signs out every session. The link proves
+    /// the caller owns the address, so provider links that were not made through a verified
+    /// email are removed too (someone else may have made them).
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
@@ -88,6 +70,7 @@ impl Accounts {
             .await?
             .ok_or(ResetPasswordError::InvalidToken)?;
         set_password(&tx, &user, &parse_new(&user, new_password)?, None).await?;
+        users::unlink_unverified_identities(&tx, user.id).await?;
         tx.commit().await?;
         Ok(())
     }

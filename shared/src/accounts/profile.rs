@@ -1,32 +1,44 @@
 //! The signed-in user's profile: name and email changes, account deletion.
 
 use super::registration::send_verification;
-use super::{Accounts, DeleteAccountError, UpdateProfileError};
+use super::{Accounts, DeleteAccountError, Reauth, ReauthFailure, UpdateProfileError, send};
 use crate::auth::password;
 use crate::db::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress};
+use crate::email::Email;
 
 impl Accounts {
     /// Changes the name now, and the email once the new address is verified (a link is sent
-    /// to it; the account keeps its current address until then). Returns the user as stored
-    /// afterwards.
+    /// to it; the account keeps its current address until then). An email change needs
+    /// `reauth` (the current password, or a recent sign-in). An address that already has an
+    /// account is not revealed: the answer is the same, and that address's owner is told by
+    /// email instead. Returns the user as stored afterwards.
     #[tracing::instrument(skip_all, fields(user.id = %user.id))]
     pub async fn update_profile(
         &self,
         user: &User,
         name: Option<&DisplayName>,
         email: Option<&EmailAddress>,
+        reauth: Reauth<'_>,
     ) -> Result<User, UpdateProfileError> {
+        let email = email.filter(|e| e.as_str() != user.email);
+        if email.is_some() {
+            reauth.check(user).await.map_err(|e| match e {
+                ReauthFailure::WrongPassword => UpdateProfileError::WrongPassword,
+                ReauthFailure::Required => UpdateProfileError::ReauthRequired,
+            })?;
+        }
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
         if let Some(name) = name {
             users::set_name(&tx, user.id, name.as_str()).await?;
         }
-        if let Some(email) = email.filter(|e| e.as_str() != user.email) {
+        if let Some(email) = email {
             if users::by_email(&tx, email.as_str()).await?.is_some() {
-                return Err(UpdateProfileError::EmailTaken);
+                send(&tx, "address-in-use", email.as_str(), Email::AddressInUse).await?;
+            } else {
+                send_verification(&tx, user, email.as_str()).await?;
             }
-            send_verification(&tx, &self.config, user, email.as_str()).await?;
         }
         let updated = users::by_id(&tx, user.id).await?;
         tx.commit().await?;

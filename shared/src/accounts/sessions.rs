@@ -2,7 +2,9 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::{Accounts, ClientMeta, LoginError, RefreshError, RevokeSessionError, StoreError, send};
+use super::{
+    Accounts, ClientMeta, LoginError, Reauth, RefreshError, RevokeSessionError, StoreError, send,
+};
 use crate::Config;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::{password, tokens};
@@ -168,15 +170,22 @@ impl Accounts {
         Ok(sessions::list_active(&client, user).await?)
     }
 
-    /// Revokes `user`'s session `session`.
-    #[tracing::instrument(skip_all, fields(user.id = %user, session.id = %session))]
+    /// Revokes `user`'s session `session`. Signing out a session other than `current` needs
+    /// `reauth` (a recent sign-in: someone holding a stolen token must not be able to sign
+    /// the owner out everywhere).
+    #[tracing::instrument(skip_all, fields(user.id = %user.id, session.id = %session))]
     pub async fn revoke_session(
         &self,
-        user: UserId,
+        user: &User,
+        current: SessionId,
         session: SessionId,
+        reauth: Reauth<'_>,
     ) -> Result<(), RevokeSessionError> {
+        if session != current && reauth.check(user).await.is_err() {
+            return Err(RevokeSessionError::ReauthRequired);
+        }
         let client = self.db.get().await?;
-        if sessions::revoke_own(&client, user, session).await? {
+        if sessions::revoke_own(&client, user.id, session).await? {
             Ok(())
         } else {
             Err(RevokeSessionError::NotFound)

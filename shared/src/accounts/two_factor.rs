@@ -7,8 +7,8 @@ use deadpool_postgres::GenericClient;
 
 use super::sessions::{TokenPair, open_session};
 use super::{
-    Accounts, ClientMeta, DisableTwoFactorError, EnableTwoFactorError, SecondFactorError,
-    SetupTwoFactorError, StoreError, send,
+    Accounts, ClientMeta, DisableTwoFactorError, EnableTwoFactorError, Reauth, ReauthFailure,
+    SecondFactorError, SetupTwoFactorError, StoreError, send,
 };
 use crate::Config;
 use crate::auth::sealed::Sealer;
@@ -86,12 +86,20 @@ pub(super) async fn issue_mfa_token(
 
 impl Accounts {
     /// Starts setup: a new secret, pending until [`Accounts::enable_two_factor`] proves the
-    /// authenticator has it.
+    /// authenticator has it. Needs `reauth` (the password, or a recent sign-in).
     #[tracing::instrument(skip_all, fields(user.id = %user.id))]
-    pub async fn setup_two_factor(&self, user: &User) -> Result<Setup, SetupTwoFactorError> {
+    pub async fn setup_two_factor(
+        &self,
+        user: &User,
+        reauth: Reauth<'_>,
+    ) -> Result<Setup, SetupTwoFactorError> {
         if user.totp_enabled {
             return Err(SetupTwoFactorError::AlreadyEnabled);
         }
+        reauth.check(user).await.map_err(|e| match e {
+            ReauthFailure::WrongPassword => SetupTwoFactorError::WrongPassword,
+            ReauthFailure::Required => SetupTwoFactorError::ReauthRequired,
+        })?;
         let secret = totp::new_secret();
         let uri = totp::uri(&secret, &user.email, &self.config.email.product_name)
             .ok_or(SetupTwoFactorError::Otpauth)?;
@@ -105,12 +113,14 @@ impl Accounts {
     }
 
     /// Turns two-factor authentication on with a code from the authenticator; returns ten
-    /// single-use recovery codes (shown once; stored hashed).
+    /// single-use recovery codes (shown once; stored hashed). Needs `reauth` (the password,
+    /// or a recent sign-in).
     #[tracing::instrument(skip_all, fields(user.id = %user.id))]
     pub async fn enable_two_factor(
         &self,
         user: &User,
         code: &str,
+        reauth: Reauth<'_>,
     ) -> Result<Vec<String>, EnableTwoFactorError> {
         if user.totp_enabled {
             return Err(EnableTwoFactorError::AlreadyEnabled);
@@ -118,6 +128,10 @@ impl Accounts {
         if user.totp_secret.is_none() {
             return Err(EnableTwoFactorError::NotSetUp);
         }
+        reauth.check(user).await.map_err(|e| match e {
+            ReauthFailure::WrongPassword => EnableTwoFactorError::WrongPassword,
+            ReauthFailure::Required => EnableTwoFactorError::ReauthRequired,
+        })?;
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
         if !second_factor_ok(&tx, &self.config, user, Some(code), None).await? {

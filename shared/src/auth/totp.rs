@@ -69,28 +69,47 @@ pub fn code_for_base32(secret: &str, now: u64) -> Option<String> {
     Some(code_at(&bytes, now))
 }
 
-/// Ten new recovery codes, `xxxxx-xxxxx` from an unambiguous alphabet.
+/// Symbols of recovery codes: Crockford's base32 (no i, l, o, u), 32 of them, so each random
+/// byte gives 5 bits without bias.
+const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Symbols per recovery code: 24 × 5 = 120 bits of entropy (ASVS asks for at least 112), so
+/// a SHA-256 of the code cannot be brute-forced and needs no salt or slow hash.
+const RECOVERY_SYMBOLS: usize = 24;
+
+/// Ten new recovery codes, `xxxx-xxxx-xxxx-xxxx-xxxx-xxxx` (120 random bits each).
 pub fn new_recovery_codes() -> Vec<String> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..10)
         .map(|_| {
-            let mut bytes = [0u8; 10];
+            let mut bytes = [0u8; RECOVERY_SYMBOLS];
             getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no OS randomness: {e}"));
-            let chars: String = bytes
-                .iter()
-                .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            let symbols: Vec<String> = bytes
+                .chunks(4)
+                .map(|group| {
+                    group
+                        .iter()
+                        .map(|b| char::from(RECOVERY_ALPHABET[usize::from(b % 32)]))
+                        .collect()
+                })
                 .collect();
-            format!("{}-{}", &chars[..5], &chars[5..])
+            symbols.join("-")
         })
         .collect()
 }
 
-/// What is stored for a recovery code (case and dashes do not matter when typed).
+/// What is stored for a recovery code. Case and dashes do not matter when typed, and the
+/// look-alikes of Crockford's base32 are read as it reads them (o → 0, i and l → 1). Codes of
+/// the earlier, shorter format (which had none of those letters) hash as they always did, so
+/// they keep working.
 pub fn recovery_code_hash(code: &str) -> Vec<u8> {
     let normal: String = code
         .chars()
         .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
+        .map(|c| match c.to_ascii_lowercase() {
+            'o' => '0',
+            'i' | 'l' => '1',
+            c => c,
+        })
         .collect();
     Sha256::digest(normal.as_bytes()).to_vec()
 }
@@ -133,5 +152,30 @@ mod tests {
             recovery_code_hash("abcde-fghjk"),
             recovery_code_hash("ABCDEFGHJK")
         );
+        assert_eq!(recovery_code_hash("0o1-il"), recovery_code_hash("00111"));
+    }
+
+    #[test]
+    fn recovery_codes_carry_at_least_112_bits() {
+        for code in new_recovery_codes() {
+            let symbols: Vec<char> = code.chars().filter(|c| *c != '-').collect();
+            assert_eq!(symbols.len(), 24, "{code}");
+            assert!(
+                symbols
+                    .iter()
+                    .all(|c| RECOVERY_ALPHABET.contains(&(*c as u8))),
+                "{code}"
+            );
+            // 24 symbols of a 32-symbol alphabet, chosen uniformly: 120 bits.
+            assert!(24.0 * 32f64.log2() >= 112.0);
+        }
+    }
+
+    #[test]
+    fn a_code_of_the_earlier_format_still_hashes_as_it_was_stored() {
+        // Earlier codes were `xxxxx-xxxxx` stored as SHA-256 of the lowercase symbols.
+        let stored = Sha256::digest(b"abcdefghjk").to_vec();
+        assert_eq!(recovery_code_hash("abcde-fghjk"), stored);
+        assert_eq!(recovery_code_hash("ABCDE-FGHJK"), stored);
     }
 }

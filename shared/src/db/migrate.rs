@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "oauth",
         sql: include_str!("../../migrations/0005_oauth.sql"),
     },
+    Migration {
+        version: 6,
+        name: "account_security",
+        sql: include_str!("../../migrations/0006_account_security.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).

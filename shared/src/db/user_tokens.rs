@@ -14,6 +14,8 @@ pub enum Purpose {
     ResetPassword,
     /// Completes a login with the second factor.
     MfaLogin,
+    /// Undoes an email change (sent to the previous address; the token keeps that address).
+    UndoEmailChange,
 }
 
 impl Purpose {
@@ -22,6 +24,7 @@ impl Purpose {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
             Self::MfaLogin => "mfa_login",
+            Self::UndoEmailChange => "undo_email_change",
         }
     }
 }
@@ -84,6 +87,22 @@ pub async fn peek(
     Ok(c.query_opt(&stmt, &[&token_hash, &purpose.as_str()])
         .await?
         .map(|r| r.get(0)))
+}
+
+/// Invalidates every unused emailed token of `user` (verification and reset links): after a
+/// password or email change, links sent before it must not work.
+pub async fn revoke_emailed(
+    c: &impl GenericClient,
+    user: UserId,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "UPDATE user_tokens SET used_at = now()
+             WHERE user_id = $1 AND purpose IN ('verify_email', 'reset_password') AND used_at IS NULL",
+        )
+        .await?;
+    c.execute(&stmt, &[&user]).await?;
+    Ok(())
 }
 
 /// Invalidates every unused token of `user` with `purpose` (a new one replaces them).

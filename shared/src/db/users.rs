@@ -94,17 +94,18 @@ pub async fn by_id(
     Ok(c.query_opt(&stmt, &[&id]).await?.as_ref().map(User::from))
 }
 
-/// The user of an active (not revoked, not expired) session: one query per authenticated
-/// request.
+/// The user of an active (not revoked, not expired) session, and when that session signed in:
+/// one query per authenticated request.
 pub async fn by_active_session(
     c: &impl GenericClient,
     user: UserId,
     session: SessionId,
-) -> Result<Option<User>, tokio_postgres::Error> {
+) -> Result<Option<(User, DateTime<Utc>)>, tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
             "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at,
-                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled
+                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled,
+                    s.created_at AS signed_in_at
              FROM users u JOIN sessions s ON s.user_id = u.id
              WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
         )
@@ -112,7 +113,7 @@ pub async fn by_active_session(
     Ok(c.query_opt(&stmt, &[&user, &session])
         .await?
         .as_ref()
-        .map(User::from))
+        .map(|r| (User::from(r), r.get("signed_in_at"))))
 }
 
 /// Sets the display name.
@@ -269,20 +270,49 @@ pub async fn by_identity(
         .map(User::from))
 }
 
-/// Links a provider's user id to `id`.
+/// Links a provider's user id to `id`; `email_verified` records whether the provider had
+/// verified the address the link was made through.
 pub async fn link_identity(
     c: &impl GenericClient,
     id: UserId,
     provider: &str,
     subject: &str,
+    email_verified: bool,
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = c
         .prepare_cached(
-            "INSERT INTO oauth_identities (provider, provider_user_id, user_id) VALUES ($1, $2, $3)
+            "INSERT INTO oauth_identities (provider, provider_user_id, user_id, email_verified)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (provider, provider_user_id) DO NOTHING",
         )
         .await?;
-    c.execute(&stmt, &[&provider, &subject, &id]).await?;
+    c.execute(&stmt, &[&provider, &subject, &id, &email_verified])
+        .await?;
+    Ok(())
+}
+
+/// Removes the provider links of `id` that were not made through a provider-verified email.
+/// Returns how many went.
+pub async fn unlink_unverified_identities(
+    c: &impl GenericClient,
+    id: UserId,
+) -> Result<u64, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("DELETE FROM oauth_identities WHERE user_id = $1 AND NOT email_verified")
+        .await?;
+    c.execute(&stmt, &[&id]).await
+}
+
+/// Forgets the password (the account then signs in only through a provider, or after a
+/// reset).
+pub async fn clear_password(
+    c: &impl GenericClient,
+    id: UserId,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET password_hash = NULL WHERE id = $1")
+        .await?;
+    c.execute(&stmt, &[&id]).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::Job;
+use crate::domain::UserId;
 use crate::email::Email;
 
 /// Does nothing (optionally after sleeping): smoke tests and benchmarks.
@@ -64,6 +65,42 @@ impl Job for SendEmailV1 {
     const QUEUE: &'static str = SendEmail::QUEUE;
     const MAX_ATTEMPTS: u32 = SendEmail::MAX_ATTEMPTS;
     const BACKOFF: Duration = SendEmail::BACKOFF;
+}
+
+/// What an emailed link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// Verify an address (sign-up, resend, email change).
+    VerifyEmail,
+    /// Reset a forgotten password.
+    ResetPassword,
+    /// Undo an email change (sent to the previous address).
+    UndoEmailChange,
+}
+
+/// Sends an email carrying a single-use link. The job holds no token: the worker makes one
+/// when it sends, stores only its hash, and puts it only in the email, so no link token sits
+/// in the outbox, the queue or the dead set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmailLink {
+    /// Unique per request (the delivery ledger's key).
+    pub idempotency_key: String,
+    /// What the link does.
+    pub purpose: LinkPurpose,
+    /// The address to send it to (for a verification, the address being verified).
+    pub to: String,
+    /// The account, when the request knew it; otherwise the account that has `to`, if any
+    /// (nothing is sent for an address without one, so the request need not look).
+    pub user: Option<UserId>,
+}
+
+impl Job for SendEmailLink {
+    const NAME: &'static str = "send_email_link";
+    const QUEUE: &'static str = "email";
+    const MAX_ATTEMPTS: u32 = 8;
+    const BACKOFF: Duration = Duration::from_secs(10);
 }
 
 /// Deletes dead jobs older than the retention period (periodic).

@@ -7,6 +7,7 @@ pub mod purge_expired_tokens;
 pub mod purge_sent_emails;
 pub mod record_queue_depth;
 pub mod send_email;
+pub mod send_email_link;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -154,6 +155,7 @@ pub fn registry() -> Registry {
     r.register::<Noop, _, _>(noop::run)
         .register::<SendEmail, _, _>(send_email::run)
         .register::<SendEmailV1, _, _>(send_email::run_v1)
+        .register::<SendEmailLink, _, _>(send_email_link::run)
         .register::<PurgeDeadJobs, _, _>(purge_dead_jobs::run)
         .register::<PurgeExpiredTokens, _, _>(purge_expired_tokens::run)
         .register::<PurgeSentEmails, _, _>(purge_sent_emails::run)

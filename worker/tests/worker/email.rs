@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use keel_shared::db::emails;
 use keel_shared::email::Email;
-use keel_shared::jobs::payloads::{SendEmail, SendEmailV1};
+use keel_shared::jobs::payloads::{LinkPurpose, SendEmail, SendEmailLink, SendEmailV1};
 use keel_worker::jobs::registry;
 use serde_json::json;
 
@@ -166,6 +166,79 @@ async fn an_unknown_version_one_template_goes_straight_to_the_dead_set() {
         .wait_for("email", Duration::from_secs(10), |s| s.dead == 1)
         .await;
     assert_eq!(stats.retried, 0);
+    assert!(env.sink.messages().is_empty());
+    worker.stop().await;
+}
+
+/// A link job for `to` (the account, if any, found by address).
+fn reset_link(key: &str, to: &str) -> SendEmailLink {
+    SendEmailLink {
+        idempotency_key: key.to_owned(),
+        purpose: LinkPurpose::ResetPassword,
+        to: to.to_owned(),
+        user: None,
+    }
+}
+
+#[tokio::test]
+async fn a_link_job_makes_the_token_when_it_sends_and_the_queue_never_holds_it() {
+    let env = TestEnv::new().await;
+    let client = env.db.client().await;
+    client
+        .execute(
+            "INSERT INTO users (id, email, name) VALUES (gen_random_uuid(), 'ada@example.com', 'Ada')",
+            &[],
+        )
+        .await
+        .expect("user");
+    let job = reset_link("link:1", "ada@example.com");
+    let payload = serde_json::to_string(&job).expect("json");
+    assert!(!payload.contains("token"), "{payload}");
+    let worker = env.start(registry());
+
+    env.queue().enqueue(&job).await.expect("enqueued");
+
+    let mail = env
+        .sink
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .remove(0);
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Reset your Acme password")
+    );
+    // Quoted-printable: soft line breaks and `=` as `=3D`.
+    let text = mail.data.replace("=\r\n", "").replace("=3D", "=");
+    let start = text.find("reset-password?token=").expect("a link") + 21;
+    let token: String = text[start..].chars().take(43).collect();
+    let hash = keel_shared::auth::tokens::hash(&token);
+    let stored: i64 = client
+        .query_one(
+            "SELECT count(*) FROM user_tokens WHERE token_hash = $1 AND purpose = 'reset_password' AND used_at IS NULL",
+            &[&hash.as_bytes().as_slice()],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(stored, 1, "the emailed token is the stored one");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_job_for_an_address_without_an_account_sends_nothing() {
+    let env = TestEnv::new().await;
+    let worker = env.start(registry());
+
+    env.queue()
+        .enqueue(&reset_link("link:nobody", "nobody@example.com"))
+        .await
+        .expect("enqueued");
+
+    let stats = env
+        .wait_for("email", Duration::from_secs(10), |s| s.processed == 1)
+        .await;
+    assert_eq!((stats.dead, stats.retried), (0, 0));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(env.sink.messages().is_empty());
     worker.stop().await;
 }

@@ -15,7 +15,7 @@ use keel_worker::runtime::{Options, Runtime, worker_id};
 use tokio::sync::oneshot;
 
 pub struct TestEnv {
-    #[expect(dead_code, reason = "held so the database lives as long as the test")]
+    /// The test's database (kept alive as long as the test; some tests query it).
     pub db: TestDb,
     pub redis: TestRedis,
     pub sink: SmtpSink,

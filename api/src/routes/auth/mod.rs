@@ -1,5 +1,6 @@
 //! `/api/v1/auth/*`: registration, email verification, login, tokens, passwords, sessions.
 
+pub mod email_change_undo;
 pub mod login;
 pub mod login_2fa;
 pub mod logout;

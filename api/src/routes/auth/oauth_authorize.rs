@@ -1,9 +1,12 @@
 //! `GET /api/v1/auth/oauth/{provider}/authorize`.
 
+use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpResponse, get, web};
+use keel_shared::oauth::STATE_TTL;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::types::OAUTH_COOKIE;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -42,9 +45,19 @@ pub async fn oauth_authorize(
         .ok_or_else(|| ApiError::NotFound {
             path: format!("/api/v1/auth/oauth/{path}/authorize"),
         })?;
-    let (authorization_url, oauth_state) = state.oauth.authorize(provider).await?;
-    Ok(HttpResponse::Ok().json(AuthorizeResponse {
-        authorization_url,
-        state: oauth_state,
+    let flow = state.oauth.authorize(provider).await?;
+    let binding = Cookie::build(OAUTH_COOKIE, flow.binding)
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        // Lax: the flow comes back to the frontend through a cross-site redirect.
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(
+            i64::try_from(STATE_TTL.as_secs()).unwrap_or(600),
+        ))
+        .finish();
+    Ok(HttpResponse::Ok().cookie(binding).json(AuthorizeResponse {
+        authorization_url: flow.url,
+        state: flow.state,
     }))
 }

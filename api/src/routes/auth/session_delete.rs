@@ -8,6 +8,9 @@ use crate::extract::AuthUser;
 use crate::state::AppState;
 
 /// Revoke one of my sessions.
+///
+/// The current session can always sign itself out; signing out another one needs a sign-in
+/// within the last 10 minutes (a stolen token must not sign the owner out everywhere).
 #[utoipa::path(
     tag = "auth",
     operation_id = "delete_auth_session",
@@ -16,6 +19,7 @@ use crate::state::AppState;
     responses(
         (status = 204, description = "Revoked."),
         (status = 401, description = "No valid access token.", body = Problem),
+        (status = 403, description = "Signing out another session needs a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 404, description = "No active session of yours has this id.", body = Problem),
     )
 )]
@@ -28,7 +32,12 @@ pub async fn session_delete(
 ) -> Result<HttpResponse, ApiError> {
     state
         .accounts
-        .revoke_session(auth.user.id, path.into_inner().into())
+        .revoke_session(
+            &auth.user,
+            auth.session,
+            path.into_inner().into(),
+            auth.reauth(None),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,6 +15,9 @@ pub struct TwoFactorCodeRequest {
     /// The 6-digit code the authenticator shows now.
     #[schema(example = "123456")]
     pub code: String,
+    /// The current password; without it, the session must have signed in within the last
+    /// 10 minutes.
+    pub password: Option<String>,
 }
 
 /// Recovery codes, shown once.
@@ -27,7 +30,8 @@ pub struct RecoveryCodesResponse {
 /// Enable two-factor authentication.
 ///
 /// Proves the authenticator holds the secret from setup, turns two-factor authentication on,
-/// and returns ten single-use recovery codes (stored hashed; shown only now).
+/// and returns ten single-use recovery codes (stored hashed; shown only now). Needs the
+/// password, or a sign-in within the last 10 minutes.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_2fa_enable",
@@ -36,8 +40,9 @@ pub struct RecoveryCodesResponse {
     responses(
         (status = 200, description = "Enabled.", body = RecoveryCodesResponse),
         (status = 401, description = "No valid access token.", body = Problem),
+        (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 409, description = "Already enabled, or setup was not started.", body = Problem),
-        (status = 422, description = "`code` is wrong or already used.", body = Problem),
+        (status = 422, description = "`code` is wrong or already used, or `password` is wrong.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/enable")]
@@ -49,7 +54,11 @@ pub async fn two_factor_enable(
 ) -> Result<HttpResponse, ApiError> {
     let recovery_codes = state
         .accounts
-        .enable_two_factor(&auth.user, &body.code)
+        .enable_two_factor(
+            &auth.user,
+            &body.code,
+            auth.reauth(body.password.as_deref()),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }

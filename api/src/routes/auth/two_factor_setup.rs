@@ -1,7 +1,7 @@
 //! `POST /api/v1/auth/2fa/setup`.
 
 use actix_web::{HttpResponse, post, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
@@ -19,17 +19,30 @@ pub struct TwoFactorSetupResponse {
     pub qr_code: String,
 }
 
+/// Proof of presence for a sensitive change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthRequest {
+    /// The current password; without it, the session must have signed in within the last
+    /// 10 minutes.
+    pub password: Option<String>,
+}
+
 /// Start two-factor setup.
 ///
-/// Returns a new secret. Setting up again before enabling replaces it.
+/// Returns a new secret. Setting up again before enabling replaces it. Needs the password,
+/// or a sign-in within the last 10 minutes (send `{}` then).
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_2fa_setup",
+    request_body = ReauthRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new secret to load into an authenticator.", body = TwoFactorSetupResponse),
         (status = 401, description = "No valid access token.", body = Problem),
+        (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 409, description = "Two-factor authentication is already enabled.", body = Problem),
+        (status = 422, description = "`password` is wrong.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/setup")]
@@ -37,8 +50,12 @@ pub struct TwoFactorSetupResponse {
 pub async fn two_factor_setup(
     state: web::Data<AppState>,
     auth: AuthUser,
+    body: web::Json<ReauthRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let setup = state.accounts.setup_two_factor(&auth.user).await?;
+    let setup = state
+        .accounts
+        .setup_two_factor(&auth.user, auth.reauth(body.password.as_deref()))
+        .await?;
     Ok(HttpResponse::Ok().json(TwoFactorSetupResponse {
         secret: setup.secret,
         otpauth_uri: setup.otpauth_uri,

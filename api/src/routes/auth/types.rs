@@ -7,6 +7,10 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
+/// The cookie binding a social sign-in to the browser that started it (set by authorize,
+/// checked by the callback). `__Host-`: only over HTTPS, for this host, path `/`.
+pub const OAUTH_COOKIE: &str = "__Host-keel-oauth";
+
 /// Login and refresh answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {

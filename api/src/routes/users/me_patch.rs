@@ -18,8 +18,12 @@ pub struct UpdateMeRequest {
     /// New display name.
     pub name: Option<String>,
     /// New email address: a verification link goes to it, and the account switches to it only
-    /// once the link is used.
+    /// once the link is used (the previous address is then told, with an undo link).
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: Option<String>,
+    /// The current password, to change the email; without it, the session must have signed
+    /// in within the last 10 minutes.
+    pub current_password: Option<String>,
 }
 
 /// Update me.
@@ -31,7 +35,7 @@ pub struct UpdateMeRequest {
     responses(
         (status = 200, description = "The user after the change (the email changes only after verification).", body = UserResponse),
         (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "The new email address belongs to another account.", body = Problem),
+        (status = 403, description = "An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
     )
 )]
@@ -54,7 +58,12 @@ pub async fn me_patch(
     let email = body.email.as_deref().map(parse_email).transpose()?;
     let user = state
         .accounts
-        .update_profile(&auth.user, name.as_ref(), email.as_ref())
+        .update_profile(
+            &auth.user,
+            name.as_ref(),
+            email.as_ref(),
+            auth.reauth(body.current_password.as_deref()),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

@@ -5,6 +5,8 @@
 //! Values are HTML-escaped in the HTML part; subjects never span lines.
 
 mod account_exists;
+mod address_in_use;
+mod email_changed;
 mod new_login;
 mod notice;
 mod password_changed;
@@ -81,6 +83,17 @@ pub enum Email {
     },
     /// Someone tried to register an address that already has an account.
     AccountExists,
+    /// The account's email changed: sent to the previous address, with an undo link.
+    EmailChanged {
+        /// The account's display name.
+        name: String,
+        /// The address the account uses now.
+        new_email: String,
+        /// `{KEEL_FRONTEND_URL}/undo-email-change?token=…` (valid 72 hours).
+        undo_link: String,
+    },
+    /// Someone tried to change another account's email to this address, which has one.
+    AddressInUse,
     /// A free-form notice (operators, tests).
     Notice {
         /// The subject line.
@@ -101,6 +114,8 @@ impl Email {
             Self::TwoFactorDisabled { .. } => "two_factor_disabled",
             Self::NewLogin { .. } => "new_login",
             Self::AccountExists => "account_exists",
+            Self::EmailChanged { .. } => "email_changed",
+            Self::AddressInUse => "address_in_use",
             Self::Notice { .. } => "notice",
         }
     }
@@ -119,6 +134,12 @@ impl Email {
                 user_agent,
             } => new_login::render(b, name, ip, user_agent),
             Self::AccountExists => account_exists::render(b),
+            Self::EmailChanged {
+                name,
+                new_email,
+                undo_link,
+            } => email_changed::render(b, name, new_email, undo_link),
+            Self::AddressInUse => address_in_use::render(b),
             Self::Notice { subject, message } => notice::render(b, subject, message),
         }
     }
@@ -306,6 +327,12 @@ mod tests {
                 user_agent: "u".into(),
             },
             Email::AccountExists,
+            Email::EmailChanged {
+                name: name(),
+                new_email: "n".into(),
+                undo_link: "u".into(),
+            },
+            Email::AddressInUse,
             Email::Notice {
                 subject: "s".into(),
                 message: "m".into(),
