@@ -44,6 +44,12 @@ if [[ -z $db ]] && common=$(git -C "$KEEL_ROOT" rev-parse --path-format=absolute
   db=$(cd "$common/../../shared/advisory-db" && pwd)
 fi
 
+# Last resort: the copy of a snapshot an earlier run left in the tools cache.
+if [[ -z $db && -d $tools/cargo-deny-dbs/advisory-db-3157b0e258782691/crates ]]; then
+  db=$tools/cargo-deny-dbs/advisory-db-snapshot
+  rm -rf "$db" && cp -R "$tools/cargo-deny-dbs/advisory-db-3157b0e258782691" "$db" && rm -rf "$db/.git"
+fi
+
 if ((print_db)); then
   printf '%s\n' "$db"
   exit 0

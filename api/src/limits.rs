@@ -2,7 +2,7 @@
 //! [`keel_shared::ratelimit`] (which owns every key's format), answers as 429 with
 //! `Retry-After`.
 
-use keel_shared::domain::EmailAddress;
+use keel_shared::domain::{EmailAddress, UserId};
 use keel_shared::ratelimit::{Decision, keys};
 
 use crate::error::ApiError;
@@ -46,6 +46,20 @@ pub async fn limit_email(
         .limiter
         .hit(
             &keys::per_email(endpoint, email),
+            PER_EMAIL_LIMIT,
+            state.config.auth.rate_window,
+        )
+        .await?;
+    allowed(decision)
+}
+
+/// Counts a request of the signed-in `user` to `endpoint` against the per-user limit (the
+/// same as per address: each such request can send an email).
+pub async fn limit_user(state: &AppState, endpoint: &str, user: UserId) -> Result<(), ApiError> {
+    let decision = state
+        .limiter
+        .hit(
+            &keys::per_user(endpoint, user),
             PER_EMAIL_LIMIT,
             state.config.auth.rate_window,
         )

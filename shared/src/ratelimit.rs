@@ -24,6 +24,11 @@ pub mod keys {
         format!("{endpoint}:email:{email}")
     }
 
+    /// Requests of the signed-in `user` to `endpoint`.
+    pub fn per_user(endpoint: &str, user: UserId) -> String {
+        format!("{endpoint}:user:{user}")
+    }
+
     /// Failed logins for `email` from `ip`.
     pub fn login_failures(email: &EmailAddress, ip: &str) -> String {
         format!("login-failures:{email}:{ip}")

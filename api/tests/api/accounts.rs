@@ -672,3 +672,22 @@ async fn forgot_and_resend_take_as_long_for_an_unknown_address_as_for_an_account
         );
     }
 }
+
+#[tokio::test]
+async fn email_changes_are_limited_per_user() {
+    let app = spawn_app().await;
+    let (access, _) = app.signed_in_user("ada@example.com").await;
+
+    let mut statuses = Vec::new();
+    for n in 0..7 {
+        let res = patch_me(
+            &app,
+            &access,
+            json!({"email": format!("ada{n}@new.example"), "current_password": PASSWORD}),
+        )
+        .await;
+        statuses.push(res.status().as_u16());
+    }
+
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+}

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::UserResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::limit_user;
 use crate::routes::auth::types::parse_email;
 use crate::state::AppState;
 
@@ -37,6 +38,7 @@ pub struct UpdateMeRequest {
         (status = 401, description = "No valid access token.", body = Problem),
         (status = 403, description = "An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
+        (status = 429, description = "Too many email changes for this account; see `Retry-After`.", body = Problem),
     )
 )]
 #[patch("/api/v1/users/me")]
@@ -56,6 +58,12 @@ pub async fn me_patch(
             message,
         })?;
     let email = body.email.as_deref().map(parse_email).transpose()?;
+    if email
+        .as_ref()
+        .is_some_and(|e| e.as_str() != auth.user.email)
+    {
+        limit_user(&state, "email-change", auth.user.id).await?;
+    }
     let user = state
         .accounts
         .update_profile(
