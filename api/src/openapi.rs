@@ -69,14 +69,7 @@ impl utoipa::Modify for ProblemResponses {
             )
         };
         for (path, item) in &mut openapi.paths.paths {
-            let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for op in ops.into_iter().flatten() {
+            for op in operations(item) {
                 let mut add = |status: &str, description: &str| {
                     op.responses
                         .responses
@@ -113,6 +106,21 @@ impl utoipa::Modify for ProblemResponses {
             }
         }
     }
+}
+
+/// The operations of a path (those Keel uses: GET, POST, PUT, PATCH, DELETE).
+pub(crate) fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Builds the whole document.

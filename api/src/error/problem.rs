@@ -68,14 +68,7 @@ impl utoipa::Modify for ProblemContentType {
     fn modify(&self, openapi: &mut OpenApi) {
         let problem = Ref::from_schema_name("Problem");
         for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for op in ops.into_iter().flatten() {
+            for op in crate::openapi::operations(item) {
                 for response in op.responses.responses.values_mut() {
                     let RefOr::T(response) = response else {
                         continue;

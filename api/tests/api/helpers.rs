@@ -225,6 +225,30 @@ impl TestApp {
     }
 }
 
+/// Asserts `res` is a problem document with `status`, and returns its body.
+pub async fn problem(res: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(res.status(), status);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    res.json().await.expect("json")
+}
+
+impl TestApp {
+    /// Makes every session of `email` look as if it signed in an hour ago (too long ago to
+    /// stand in for the password).
+    pub async fn age_sessions(&self, email: &str) {
+        self.db
+            .client()
+            .await
+            .execute(
+                "UPDATE sessions SET created_at = now() - interval '1 hour'
+                 WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+                &[&email],
+            )
+            .await
+            .expect("aged");
+    }
+}
+
 /// Unix time in seconds.
 pub fn now_secs() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).expect("time")

@@ -186,30 +186,33 @@ async fn a_request_in_flight_at_sigterm_completes_before_the_api_exits() {
     assert_eq!(api.wait().code(), Some(0), "{}", api.stderr());
 }
 
+/// Runs keel-api with `args` in `env`, typing `stdin`; returns what it did.
+fn run_with_stdin(env: &[(String, String)], args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("output")
+}
+
 #[tokio::test]
 async fn create_admin_creates_a_verified_admin_then_promotes_an_existing_account() {
-    use std::io::Write;
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
     let env = test_env(&db, &redis);
-    let run = |args: &[&str], stdin: &str| {
-        let mut child = std::process::Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write");
-        child.wait_with_output().expect("output")
-    };
+    let run = |args: &[&str], stdin: &str| run_with_stdin(&env, args, stdin);
 
     let created = run(
         &["create-admin", "--email", "Boss@Example.com"],
@@ -250,7 +253,6 @@ async fn create_admin_creates_a_verified_admin_then_promotes_an_existing_account
 #[tokio::test]
 async fn create_admin_never_promotes_an_unverified_account_with_the_password_its_registrant_set() {
     use keel_shared::auth::password;
-    use std::io::Write;
     let db = TestDb::migrated().await;
     let redis = TestRedis::new();
     let env = test_env(&db, &redis);
@@ -266,22 +268,11 @@ async fn create_admin_never_promotes_an_unverified_account_with_the_password_its
         .await
         .expect("user");
     let run = |stdin: &str| {
-        let mut child = std::process::Command::new(BIN)
-            .args(["create-admin", "--email", "boss@example.com"])
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write");
-        child.wait_with_output().expect("output")
+        run_with_stdin(
+            &env,
+            &["create-admin", "--email", "boss@example.com"],
+            stdin,
+        )
     };
     let admin = || async {
         let row = client

@@ -3,6 +3,8 @@
 
 mod accounts;
 mod auth_tokens;
+mod email_change;
+mod enumeration;
 mod errors;
 mod flows;
 mod health;

@@ -229,15 +229,7 @@ async fn disabling_needs_the_password_and_a_code_then_login_is_one_step_again() 
 async fn two_factor_setup_and_enable_need_the_password_or_a_recent_sign_in() {
     let app = spawn_app().await;
     let (access, _) = app.signed_in_user("ada@example.com").await;
-    app.db
-        .client()
-        .await
-        .execute(
-            "UPDATE sessions SET created_at = now() - interval '1 hour'",
-            &[],
-        )
-        .await
-        .expect("aged");
+    app.age_sessions("ada@example.com").await;
 
     let bare = post_authed(&app, "/api/v1/auth/2fa/setup", &access, json!({})).await;
     let wrong = post_authed(
@@ -301,15 +293,7 @@ async fn signing_out_another_session_needs_a_recent_sign_in() {
         .as_str()
         .expect("id")
         .to_owned();
-    app.db
-        .client()
-        .await
-        .execute(
-            "UPDATE sessions SET created_at = now() - interval '1 hour'",
-            &[],
-        )
-        .await
-        .expect("aged");
+    app.age_sessions("ada@example.com").await;
     let delete = |id: String| {
         app.client
             .delete(app.url(&format!("/api/v1/auth/sessions/{id}")))

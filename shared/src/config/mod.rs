@@ -191,9 +191,15 @@ mod tests {
     const ENV_EXAMPLE: &str = include_str!("../../../.env.example");
 
     /// `.env.example`'s `NAME=value` lines, values unquoted.
+    /// Where `.env.example`'s section for the operations scripts starts: the variables below
+    /// it are read by `scripts/*.sh`, not by the processes.
+    const SCRIPTS_SECTION: &str = "# --- Operations scripts";
+
+    /// The variables of `.env.example` the processes read (those above [`SCRIPTS_SECTION`]).
     fn env_example() -> Vec<(&'static str, &'static str)> {
         ENV_EXAMPLE
             .lines()
+            .take_while(|l| !l.starts_with(SCRIPTS_SECTION))
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k, v.trim_matches('"')))
@@ -264,6 +270,17 @@ mod tests {
             "in .env.example but never read: {unread:?}"
         );
         assert!(read.len() > 40, "suspiciously few names read: {read:?}");
+        let scripts_only: Vec<&str> = ENV_EXAMPLE
+            .lines()
+            .skip_while(|l| !l.starts_with(SCRIPTS_SECTION))
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .filter(|k| read.contains(k))
+            .collect();
+        assert!(
+            scripts_only.is_empty(),
+            "read by the processes but listed under the scripts' section: {scripts_only:?}"
+        );
     }
 
     #[test]

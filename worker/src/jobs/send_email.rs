@@ -6,7 +6,7 @@
 //! mid-send, its transaction rolled back and the second one sends.
 
 use keel_shared::db::emails::{self, Claim};
-use keel_shared::email::{Email, SendError};
+use keel_shared::email::{Email, Rendered, SendError};
 use keel_shared::jobs::payloads::{SendEmail, SendEmailV1};
 
 use super::{JobError, JobResult};
@@ -31,15 +31,27 @@ pub async fn run(ctx: JobContext, job: SendEmail) -> JobResult {
         }
         Claim::Claimed => {}
     }
+    send_and_record(&ctx, tx, &job.to, &message, &job.idempotency_key).await
+}
+
+/// Sends `message` to `to` and records `key` as sent in the ledger transaction `tx` (which
+/// holds the claim), committing it. An invalid address is permanent; anything else retries.
+pub(super) async fn send_and_record(
+    ctx: &JobContext,
+    tx: deadpool_postgres::Transaction<'_>,
+    to: &str,
+    message: &Rendered,
+    key: &str,
+) -> JobResult {
     let message_id = ctx
         .mailer
-        .send(&job.to, &message, &job.idempotency_key)
+        .send(to, message, key)
         .await
         .map_err(|e| match e {
             SendError::InvalidAddress(_) => JobError::Permanent(e.into()),
             other => JobError::Retry(other.into()),
         })?;
-    emails::mark_sent(&tx, &job.idempotency_key, &message_id)
+    emails::mark_sent(&tx, key, &message_id)
         .await
         .map_err(anyhow::Error::from)?;
     tx.commit().await.map_err(anyhow::Error::from)?;

@@ -9,10 +9,9 @@
 
 use keel_shared::accounts::links;
 use keel_shared::db::emails::{self, Claim};
-use keel_shared::email::SendError;
 use keel_shared::jobs::payloads::SendEmailLink;
 
-use super::{JobError, JobResult};
+use super::JobResult;
 use crate::context::JobContext;
 
 /// Issues the link and sends its email, unless this key was sent already.
@@ -47,18 +46,6 @@ pub async fn run(ctx: JobContext, job: SendEmailLink) -> JobResult {
         tracing::info!("no account to send it to; nothing to do");
         return Ok(());
     };
-    let message_id = ctx
-        .mailer
-        .send(&job.to, &email.render(&branding), &job.idempotency_key)
-        .await
-        .map_err(|e| match e {
-            SendError::InvalidAddress(_) => JobError::Permanent(e.into()),
-            other => JobError::Retry(other.into()),
-        })?;
-    emails::mark_sent(&tx, &job.idempotency_key, &message_id)
-        .await
-        .map_err(anyhow::Error::from)?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    tracing::info!("email sent");
-    Ok(())
+    let message = email.render(&branding);
+    super::send_email::send_and_record(&ctx, tx, &job.to, &message, &job.idempotency_key).await
 }
