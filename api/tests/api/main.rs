@@ -3,6 +3,8 @@
 
 mod accounts;
 mod auth_tokens;
+mod contract;
+mod docs;
 mod errors;
 mod flows;
 mod health;
