@@ -86,7 +86,14 @@ fn verify(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Copies `package/bundles/redoc.standalone.js` out of the tarball.
+/// ReDoc's sidebar footer loads its vendor's logo from a CDN, unconditionally; the docs pages
+/// load nothing from elsewhere, so the bundle gets an inline blank SVG instead (the footer's
+/// text link stays).
+const CDN_LOGO: &str = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+const LOCAL_LOGO: &str =
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+
+/// Copies `package/bundles/redoc.standalone.js` out of the tarball, without its CDN request.
 fn extract(tgz: &Path, to: &Path) -> Result<(), String> {
     let output = Command::new("tar")
         .arg("-xzOf")
@@ -100,5 +107,15 @@ fn extract(tgz: &Path, to: &Path) -> Result<(), String> {
             output.status
         ));
     }
-    fs::write(to, output.stdout).map_err(|e| format!("cannot write {}: {e}", to.display()))
+    let js = String::from_utf8(output.stdout).map_err(|e| format!("bundle is not UTF-8: {e}"))?;
+    if js.matches(CDN_LOGO).count() != 1 {
+        return Err(format!(
+            "expected {CDN_LOGO} once in the bundle; re-check the CDN patch"
+        ));
+    }
+    let js = js.replace(CDN_LOGO, LOCAL_LOGO);
+    if js.contains("https://cdn.") {
+        return Err("the bundle loads something else from a CDN".to_owned());
+    }
+    fs::write(to, js).map_err(|e| format!("cannot write {}: {e}", to.display()))
 }

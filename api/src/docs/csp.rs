@@ -10,7 +10,19 @@ pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
     img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; \
     base-uri 'none'; form-action 'none'";
 
-/// Sets the docs-page policy on a response.
-pub fn apply(res: &mut HttpResponseBuilder) {
-    res.insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY));
+/// [`PAGE_POLICY`] plus the two inline styles ReDoc 2.5.4 needs, by hash (never
+/// `'unsafe-inline'`): styled-components creates an empty `<style>` element and fills it
+/// through the CSSOM (`insertRule`, which CSP does not govern), so the empty element's hash
+/// (`47DEQ…`) is the first; the second is the one fixed style block ReDoc writes. Without them
+/// ReDoc stops with "styled-components error 17". Found by `scripts/docs/browser.mjs`, which
+/// fails on any CSP violation, so a ReDoc upgrade that needs another one is caught.
+pub const REDOC_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' \
+    'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' \
+    'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'none'";
+
+/// Sets a docs-page policy on a response.
+pub fn apply(res: &mut HttpResponseBuilder, policy: &'static str) {
+    res.insert_header((header::CONTENT_SECURITY_POLICY, policy));
 }

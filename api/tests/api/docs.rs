@@ -2,7 +2,7 @@
 //! Swagger UI and ReDoc with every asset from the api itself, and `KEEL_API_DOCS=off`.
 
 use keel_api::docs::assets::Assets;
-use keel_api::docs::csp::PAGE_POLICY;
+use keel_api::docs::csp::{PAGE_POLICY, REDOC_POLICY};
 use keel_api::openapi::document_json;
 use serde_json::Value;
 
@@ -95,13 +95,17 @@ async fn the_served_document_names_the_configured_servers_and_contact() {
 async fn both_pages_are_served_under_the_strict_policy_with_only_local_assets() {
     let app = spawn_app().await;
 
-    for (page, marker) in [
-        ("/api/docs/", "swagger-ui-bundle.js"),
-        ("/api/redoc/", "redoc.standalone.js"),
+    for (page, marker, policy) in [
+        ("/api/docs/", "swagger-ui-bundle.js", PAGE_POLICY),
+        ("/api/redoc/", "redoc.standalone.js", REDOC_POLICY),
     ] {
         let res = app.get(page).await;
         assert_eq!(res.status(), 200, "{page}");
-        assert_eq!(res.headers()["content-security-policy"], PAGE_POLICY);
+        assert_eq!(res.headers()["content-security-policy"], policy);
+        assert!(
+            !policy.contains("unsafe"),
+            "no unsafe-inline or unsafe-eval"
+        );
         assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
         assert_eq!(res.headers()["cache-control"], "no-cache");
         let html = res.text().await.expect("body");
