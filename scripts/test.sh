@@ -98,4 +98,5 @@ step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests" run_tests
 step "contract (schemathesis)" contract_tests
+step "api docs (lint, typed client, Chromium)" scripts/test-api-docs.sh
 say "all checks passed"

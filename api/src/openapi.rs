@@ -152,9 +152,28 @@ pub fn document_for(docs: &DocsConfig) -> utoipa::openapi::OpenApi {
     // Derive modifiers run before the handlers' paths are collected; this one needs them.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
     utoipa::Modify::modify(&crate::error::ProblemContentType, &mut doc);
+    mark_public(&mut doc);
     links::apply(&mut doc);
     info::apply(&mut doc, docs);
     doc
+}
+
+/// Operations without a security requirement say so (`security: []`), so no reader (or linter)
+/// mistakes "public" for "forgot to document the token". Runs after [`ProblemResponses`],
+/// which adds 401 only where a token is required.
+fn mark_public(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            op.security.get_or_insert_with(Vec::new);
+        }
+    }
 }
 
 /// The documentation settings of an empty environment.

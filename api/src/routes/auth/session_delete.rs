@@ -8,6 +8,10 @@ use crate::extract::AuthUser;
 use crate::state::AppState;
 
 /// Revoke one of my sessions.
+///
+/// Its refresh token and access tokens stop working at once (access tokens are checked
+/// against the session on every request). Revoking the current session signs this client
+/// out.
 #[utoipa::path(
     tag = "auth",
     operation_id = "delete_auth_session",

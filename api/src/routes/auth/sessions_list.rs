@@ -28,6 +28,10 @@ pub struct SessionResponse {
 }
 
 /// List my sessions.
+///
+/// Every active session of the signed-in user (one per sign-in), most recently used first,
+/// with `current` marking the one making this request. Revoke one with
+/// `DELETE /api/v1/auth/sessions/{id}`.
 #[utoipa::path(
     tag = "auth",
     operation_id = "get_auth_sessions",

@@ -19,6 +19,9 @@ pub struct TwoFactorDisableRequest {
 }
 
 /// Disable two-factor authentication.
+///
+/// Needs the password and a current TOTP code (or a recovery code), so a stolen access
+/// token alone cannot turn the second factor off. Sign-in then asks for the password only.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_2fa_disable",

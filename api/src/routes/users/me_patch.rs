@@ -23,6 +23,10 @@ pub struct UpdateMeRequest {
 }
 
 /// Update me.
+///
+/// Changes the display name and/or starts an email change; absent fields stay as they are,
+/// unknown fields are refused (422 naming them). A new email address becomes the account's
+/// only once the verification link sent to it is used.
 #[utoipa::path(
     tag = "users",
     operation_id = "patch_users_me",
