@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod errors;
 mod flows;
+mod guide;
 mod health;
 mod helpers;
 mod lifecycle;
