@@ -93,15 +93,29 @@ impl utoipa::Modify for ProblemResponses {
                         .entry(status.to_owned())
                         .or_insert_with(|| problem(description));
                 };
-                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                use utoipa::openapi::path::ParameterIn;
+                let has_in = |place: ParameterIn| {
+                    op.parameters.as_ref().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                                matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place)
+                            })
+                    })
+                };
+                let has_params = has_in(ParameterIn::Query);
+                if has_in(ParameterIn::Path) {
+                    add(
+                        "404",
+                        "Nothing matches the path; a malformed path parameter is named in `errors` (`not_found`).",
+                    );
+                }
                 match (op.request_body.is_some(), has_params) {
                     (true, true) => add(
                         "400",
-                        "The body is not valid JSON (`malformed_json`), or a parameter is malformed (`invalid_parameter`; `errors` names it).",
+                        "The body is not valid JSON (`malformed_json`), or a query parameter is malformed (`invalid_parameter`; `errors` names it).",
                     ),
                     (false, true) => add(
                         "400",
-                        "A path or query parameter is malformed (`invalid_parameter`; `errors` names it).",
+                        "A query parameter is malformed (`invalid_parameter`; `errors` names it).",
                     ),
                     _ => {}
                 }

@@ -34,8 +34,9 @@ pub fn json_error_handler(
     move |err, _req| ApiError::from_json(&err, limit).into()
 }
 
-/// Path rejections: 400 `invalid_parameter` naming the path's parameter (serde's message for
-/// a path does not say which; Keel's paths have one parameter each).
+/// Path rejections: 404 `not_found` (a malformed id names no resource) with `errors` naming
+/// the path's parameter (serde's message for a path does not say which; Keel's paths have one
+/// parameter each).
 pub fn path_error_handler(err: PathError, req: &HttpRequest) -> actix_web::Error {
     let PathError::Deserialize(e) = err else {
         return ApiError::BadPayload(err.to_string()).into();
@@ -43,8 +44,7 @@ pub fn path_error_handler(err: PathError, req: &HttpRequest) -> actix_web::Error
     let message = e.to_string();
     let names: Vec<&str> = req.match_info().iter().map(|(name, _)| name).collect();
     let name = named_field(&message).unwrap_or_else(|| names.join(", "));
-    ApiError::InvalidParameter {
-        location: "path",
+    ApiError::InvalidPath {
         name,
         detail: message,
     }

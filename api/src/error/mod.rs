@@ -43,10 +43,18 @@ pub enum ApiError {
         /// The field at fault, when known.
         field: Option<String>,
     },
-    /// A path, query, form or header parameter could not be parsed.
+    /// A path segment does not parse as its parameter (a malformed id names no resource).
+    #[error("invalid path parameter {name}: {detail}")]
+    InvalidPath {
+        /// The parameter's name.
+        name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A query or header parameter could not be parsed.
     #[error("invalid {location} parameter {name}: {detail}")]
     InvalidParameter {
-        /// `path`, `query`, `form` or `header`.
+        /// `query` or `header`.
         location: &'static str,
         /// The parameter's name (every name of the path's, when serde does not say which).
         name: String,
@@ -185,6 +193,12 @@ impl ApiError {
                     None => answer,
                 }
             }
+            Self::InvalidPath { name, detail } => Answer::new(
+                S::NOT_FOUND,
+                "not_found",
+                format!("No resource here: the path parameter `{name}` is invalid ({detail})."),
+            )
+            .field(name, detail),
             Self::InvalidParameter {
                 location,
                 name,

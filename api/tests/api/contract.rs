@@ -20,10 +20,10 @@ async fn a_malformed_path_parameter_is_a_problem_naming_it() {
         .await
         .expect("sent");
 
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.expect("json");
-    assert_eq!(body["code"], "invalid_parameter");
+    assert_eq!(body["code"], "not_found");
     assert_eq!(body["errors"][0]["field"], "id");
 }
 

@@ -474,14 +474,24 @@ export interface components {
         };
         /** @description Where to send the browser. */
         AuthorizeResponse: {
-            /** @description The provider's authorization URL, with `state` and a PKCE challenge. */
+            /**
+             * Format: uri
+             * @description The provider's authorization URL, with `state` and a PKCE challenge.
+             * @example https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=1234.apps.googleusercontent.com&state=q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
+             */
             authorization_url: string;
-            /** @description The `state` it carries (single use, ten minutes). */
+            /**
+             * @description The `state` it carries (single use, ten minutes).
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             state: string;
         };
         /** @description Confirmation. */
         DeleteMeRequest: {
-            /** @description The account's password. */
+            /**
+             * @description The account's password.
+             * @example violet-anchor-mosaic-71
+             */
             password: string;
         };
         /** @description One dependency's state. */
@@ -525,21 +535,34 @@ export interface components {
         };
         /** @description The second step of a login. */
         Login2faRequest: {
-            /** @description The 6-digit code the authenticator shows now. */
+            /**
+             * @description The 6-digit code the authenticator shows now.
+             * @example 123456
+             */
             code?: string | null;
-            /** @description From the login answer. */
+            /**
+             * @description From the login answer.
+             * @example v1.Xq0dZ3lNwVxYk2mB9sTfQe7cR4pH1aJ8uLoG5iKzW6yE
+             */
             mfa_token: string;
-            /** @description Or one of the recovery codes (each works once). */
+            /**
+             * @description Or one of the recovery codes (each works once; case and dashes do not matter).
+             * @example k7p2m-x9q4r
+             */
             recovery_code?: string | null;
         };
         /** @description Credentials. */
         LoginRequest: {
             /**
-             * @description Email address.
+             * Format: email
+             * @description Email address (compared case-insensitively, surrounding blanks ignored).
              * @example ada@example.com
              */
             email: string;
-            /** @description Password. */
+            /**
+             * @description Password.
+             * @example violet-anchor-mosaic-71
+             */
             password: string;
         };
         /** @description What login answers. */
@@ -552,30 +575,54 @@ export interface components {
              * @example 300
              */
             expires_in: number;
-            /** @description Always `true`. */
+            /**
+             * @description Always `true`.
+             * @example true
+             */
             mfa_required: boolean;
-            /** @description Send it with a code to `/auth/login/2fa`. */
+            /**
+             * @description Send it with a code to `/auth/login/2fa`.
+             * @example v1.Xq0dZ3lNwVxYk2mB9sTfQe7cR4pH1aJ8uLoG5iKzW6yE
+             */
             mfa_token: string;
         };
         /** @description What the provider sent the browser back with. */
         OAuthCallbackRequest: {
-            /** @description The `code` query parameter. */
+            /**
+             * @description The `code` query parameter.
+             * @example 4/0AanRRrv8x3kQ
+             */
             code: string;
-            /** @description The `state` query parameter. */
+            /**
+             * @description The `state` query parameter.
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             state: string;
         };
         /** @description The current and the new password. */
         PasswordChangeRequest: {
-            /** @description The current password. */
+            /**
+             * @description The current password.
+             * @example violet-anchor-mosaic-71
+             */
             current: string;
-            /** @description The new password (same rules as at registration). */
+            /**
+             * @description The new password (same rules as at registration).
+             * @example amber-lantern-quarry-38
+             */
             new: string;
         };
         /** @description A reset token and the new password. */
         PasswordResetRequest: {
-            /** @description The new password (same rules as at registration). */
+            /**
+             * @description The new password (same rules as at registration).
+             * @example amber-lantern-quarry-38
+             */
             new_password: string;
-            /** @description The `token` query parameter of the emailed link. */
+            /**
+             * @description The `token` query parameter of the emailed link.
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             token: string;
         };
         /** @description An RFC 9457 problem document. */
@@ -623,12 +670,29 @@ export interface components {
         };
         /** @description Recovery codes, shown once. */
         RecoveryCodesResponse: {
-            /** @description Ten single-use codes for when the authenticator is lost. */
+            /**
+             * @description Ten single-use codes for when the authenticator is lost.
+             * @example [
+             *       "k7p2m-x9q4r",
+             *       "c3v8n-h2w6t",
+             *       "p9d4f-m7k2x",
+             *       "r5t8y-b3n6q",
+             *       "w2e7u-j4c9h",
+             *       "a6s3d-g8l5z",
+             *       "f4h9k-q2w7e",
+             *       "n8m3b-v6c1x",
+             *       "y5u2i-o7p4t",
+             *       "l3k8j-h6g2f"
+             *     ]
+             */
             recovery_codes: string[];
         };
         /** @description A body holding a refresh token. */
         RefreshTokenRequest: {
-            /** @description The refresh token from login or the last refresh. */
+            /**
+             * @description The refresh token from login or the last refresh.
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             refresh_token: string;
         };
         /** @description A new account. */
@@ -655,6 +719,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When it signed in.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /** @description Whether it is the session making this request. */
@@ -662,21 +727,32 @@ export interface components {
             /**
              * Format: uuid
              * @description Id (to revoke it).
+             * @example 0193b0a2-7c1e-74d2-9f5a-1b2c3d4e5f60
              */
             id: string;
-            /** @description IP at sign-in. */
+            /**
+             * @description IP at sign-in.
+             * @example 203.0.113.7
+             */
             ip?: string | null;
             /**
              * Format: date-time
              * @description When it last refreshed its tokens.
+             * @example 2026-12-03T08:15:42Z
              */
             last_used_at: string;
-            /** @description `User-Agent` at sign-in. */
+            /**
+             * @description `User-Agent` at sign-in.
+             * @example Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0
+             */
             user_agent?: string | null;
         };
         /** @description Login and refresh answer. */
         TokenResponse: {
-            /** @description JWT for `Authorization: Bearer`. */
+            /**
+             * @description JWT for `Authorization: Bearer`.
+             * @example eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiIwMTkzYjBhMi03YzFlLTc0ZDItOWY1YS0xYjJjM2Q0ZTVmNjAiLCJleHAiOjE3NjQ3NjU2MDB9.3q2-7wHk
+             */
             access_token: string;
             /**
              * Format: int64
@@ -684,7 +760,10 @@ export interface components {
              * @example 900
              */
             expires_in: number;
-            /** @description Opaque; exchange it at `/auth/refresh` (once: it rotates). */
+            /**
+             * @description Opaque; exchange it at `/auth/refresh` (once: it rotates).
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             refresh_token: string;
             /**
              * @description Always `Bearer`.
@@ -702,28 +781,48 @@ export interface components {
         };
         /** @description Password and a current code. */
         TwoFactorDisableRequest: {
-            /** @description The 6-digit code the authenticator shows now. */
+            /**
+             * @description The 6-digit code the authenticator shows now.
+             * @example 123456
+             */
             code: string;
-            /** @description The account's password. */
+            /**
+             * @description The account's password.
+             * @example violet-anchor-mosaic-71
+             */
             password: string;
         };
         /** @description A new TOTP secret, pending until `/auth/2fa/enable`. */
         TwoFactorSetupResponse: {
-            /** @description `otpauth://totp/...` URI. */
+            /**
+             * @description `otpauth://totp/...` URI.
+             * @example otpauth://totp/Keel:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Keel&algorithm=SHA1&digits=6&period=30
+             */
             otpauth_uri: string;
-            /** @description The URI as a QR code: an SVG `data:` URI for an `<img>`. */
+            /**
+             * @description The URI as a QR code: an SVG `data:` URI for an `<img>`.
+             * @example data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=
+             */
             qr_code: string;
-            /** @description Base32 secret, to type into an authenticator. */
+            /**
+             * @description Base32 secret, to type into an authenticator.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
             secret: string;
         };
         /** @description Fields to change; absent ones stay. */
         UpdateMeRequest: {
             /**
+             * Format: email
              * @description New email address: a verification link goes to it, and the account switches to it only
              *     once the link is used.
+             * @example ada.king@example.com
              */
             email?: string | null;
-            /** @description New display name. */
+            /**
+             * @description New display name, 1 to 100 characters.
+             * @example Ada King
+             */
             name?: string | null;
         };
         /** @description A user, as they see themselves. */
@@ -731,21 +830,30 @@ export interface components {
             /**
              * Format: date-time
              * @description When the account was created.
+             * @example 2026-12-01T09:29:51Z
              */
             created_at: string;
             /**
+             * Format: email
              * @description Email address.
              * @example ada@example.com
              */
             email: string;
-            /** @description Whether the address is verified. */
+            /**
+             * @description Whether the address is verified.
+             * @example true
+             */
             email_verified: boolean;
             /**
              * Format: uuid
              * @description The user's id (the `sub` of their access tokens).
+             * @example 0193b0a2-7c1e-74d2-9f5a-1b2c3d4e5f60
              */
             id: string;
-            /** @description Administrator. */
+            /**
+             * @description Administrator.
+             * @example false
+             */
             is_admin: boolean;
             /**
              * @description Display name.
@@ -755,7 +863,10 @@ export interface components {
         };
         /** @description The token from the verification link. */
         VerifyEmailRequest: {
-            /** @description The `token` query parameter of the emailed link. */
+            /**
+             * @description The `token` query parameter of the emailed link.
+             * @example q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y
+             */
             token: string;
         };
     };
@@ -1270,8 +1381,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `google` or `github`. */
-                provider: string;
+                /** @description The social login provider (each answers 404 unless configured). */
+                provider: "google" | "github";
             };
             cookie?: never;
         };
@@ -1284,15 +1395,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthorizeResponse"];
-                };
-            };
-            /** @description A path or query parameter is malformed (`invalid_parameter`; `errors` names it). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such provider, or it is not configured. */
@@ -1320,8 +1422,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `google` or `github`. */
-                provider: string;
+                /** @description The social login provider (each answers 404 unless configured). */
+                provider: "google" | "github";
             };
             cookie?: never;
         };
@@ -1340,7 +1442,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description The body is not valid JSON (`malformed_json`), or a parameter is malformed (`invalid_parameter`; `errors` names it). */
+            /** @description The body is not valid JSON (`malformed_json`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1925,15 +2027,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description A path or query parameter is malformed (`invalid_parameter`; `errors` names it). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
             };
             /** @description No valid access token. */
             401: {

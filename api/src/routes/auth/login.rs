@@ -16,10 +16,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    /// Email address.
-    #[schema(example = "ada@example.com")]
+    /// Email address (compared case-insensitively, surrounding blanks ignored).
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: String,
     /// Password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
 }
 

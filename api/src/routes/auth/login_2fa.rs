@@ -17,10 +17,16 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct Login2faRequest {
     /// From the login answer.
+    #[schema(
+        example = "v1.Xq0dZ3lNwVxYk2mB9sTfQe7cR4pH1aJ8uLoG5iKzW6yE",
+        min_length = 1
+    )]
     pub mfa_token: String,
     /// The 6-digit code the authenticator shows now.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     pub code: Option<String>,
-    /// Or one of the recovery codes (each works once).
+    /// Or one of the recovery codes (each works once; case and dashes do not matter).
+    #[schema(example = "k7p2m-x9q4r", min_length = 1)]
     pub recovery_code: Option<String>,
 }
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::types::LoginResponse;
+use super::types::OAuthProvider;
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -14,8 +15,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct OAuthCallbackRequest {
     /// The `code` query parameter.
+    #[schema(example = "4/0AanRRrv8x3kQ", min_length = 1)]
     pub code: String,
     /// The `state` query parameter.
+    #[schema(
+        example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y",
+        min_length = 1
+    )]
     pub state: String,
 }
 
@@ -27,7 +33,7 @@ pub struct OAuthCallbackRequest {
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_oauth_callback",
-    params(("provider" = String, Path, description = "`google` or `github`.")),
+    params(("provider" = inline(OAuthProvider), Path, description = "The social login provider (each answers 404 unless configured).")),
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Signed in, or the second factor is needed.", body = LoginResponse),

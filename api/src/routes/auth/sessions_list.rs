@@ -14,14 +14,19 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     /// Id (to revoke it).
+    #[schema(example = "0193b0a2-7c1e-74d2-9f5a-1b2c3d4e5f60")]
     pub id: Uuid,
     /// When it signed in.
+    #[schema(example = "2026-12-01T09:30:00Z")]
     pub created_at: DateTime<Utc>,
     /// When it last refreshed its tokens.
+    #[schema(example = "2026-12-03T08:15:42Z")]
     pub last_used_at: DateTime<Utc>,
     /// `User-Agent` at sign-in.
+    #[schema(example = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")]
     pub user_agent: Option<String>,
     /// IP at sign-in.
+    #[schema(example = "203.0.113.7")]
     pub ip: Option<String>,
     /// Whether it is the session making this request.
     pub current: bool,

@@ -13,8 +13,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TwoFactorDisableRequest {
     /// The account's password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
     /// The 6-digit code the authenticator shows now.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 

@@ -12,10 +12,17 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorSetupResponse {
     /// Base32 secret, to type into an authenticator.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
     pub secret: String,
     /// `otpauth://totp/...` URI.
+    #[schema(
+        example = "otpauth://totp/Keel:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Keel&algorithm=SHA1&digits=6&period=30"
+    )]
     pub otpauth_uri: String,
     /// The URI as a QR code: an SVG `data:` URI for an `<img>`.
+    #[schema(
+        example = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+    )]
     pub qr_code: String,
 }
 

@@ -12,6 +12,12 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The `token` query parameter of the emailed link.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{43}$",
+        min_length = 43,
+        max_length = 43,
+        example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y"
+    )]
     pub token: String,
 }
 

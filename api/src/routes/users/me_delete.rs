@@ -13,6 +13,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct DeleteMeRequest {
     /// The account's password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
 }
 

@@ -15,10 +15,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    /// New display name.
+    /// New display name, 1 to 100 characters.
+    #[schema(example = "Ada King", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// New email address: a verification link goes to it, and the account switches to it only
     /// once the link is used.
+    #[schema(example = "ada.king@example.com", format = "email", max_length = 254)]
     pub email: Option<String>,
 }
 
