@@ -32,7 +32,9 @@ npm_ci() {
 }
 
 command -v npm >/dev/null || apt_install npm
-command -v chromium >/dev/null || apt_install chromium
+# CHROMIUM names another Chromium-based browser (GitHub's runners have Google Chrome; Ubuntu's
+# `chromium` package is only a snap stub); otherwise Debian's chromium is used.
+if [[ -z ${CHROMIUM:-} ]]; then command -v chromium >/dev/null || apt_install chromium; fi
 tools=$cache/docs-tools
 npm_ci "$tools" scripts/docs
 client_modules=$cache/ts-client

@@ -113,3 +113,28 @@ fn every_link_joins_two_documented_operations() {
         "every link made it into the document"
     );
 }
+
+#[test]
+fn every_problem_answer_names_its_codes() {
+    let doc: Value = serde_json::to_value(document()).expect("json");
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                if response["content"]
+                    .get("application/problem+json")
+                    .is_none()
+                {
+                    continue;
+                }
+                let description = response["description"].as_str().unwrap_or_default();
+                let names_a_code = description.split('`').skip(1).step_by(2).any(|c| {
+                    !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')
+                });
+                assert!(
+                    names_a_code,
+                    "{method} {path} {status}: the description names no problem `code`: {description}"
+                );
+            }
+        }
+    }
+}

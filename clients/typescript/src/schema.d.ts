@@ -954,7 +954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -963,7 +963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Two-factor authentication is not enabled. */
+            /** @description Two-factor authentication is not enabled (`two_factor_not_enabled`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1041,7 +1041,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1050,7 +1050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already enabled, or setup was not started. */
+            /** @description Already enabled (`two_factor_enabled`), or setup was not started (`two_factor_not_enabled`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1115,7 +1115,7 @@ export interface operations {
                     "application/json": components["schemas"]["TwoFactorSetupResponse"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1124,7 +1124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Two-factor authentication is already enabled. */
+            /** @description Two-factor authentication is already enabled (`two_factor_enabled`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1175,7 +1175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown email or wrong password (never says which). */
+            /** @description Unknown email or wrong password, never saying which (`invalid_credentials`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1211,7 +1211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many failures or requests; see `Retry-After`. */
+            /** @description Too many failures or requests (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,7 +1289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many wrong codes, or requests from this IP; see `Retry-After`. */
+            /** @description Too many wrong codes, or requests from this IP (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1397,7 +1397,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorizeResponse"];
                 };
             };
-            /** @description No such provider, or it is not configured. */
+            /** @description No such provider, or it is not configured (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1451,7 +1451,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such provider, or it is not configured. */
+            /** @description No such provider, or it is not configured (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1460,7 +1460,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The provider shared no email, or did not verify the email of an existing account. */
+            /** @description The provider shared no email (`oauth_no_email`), or did not verify the email of an existing account (`oauth_email_unverified`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1496,7 +1496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The provider refused the code or failed. */
+            /** @description The provider refused the code or failed (`oauth_provider_error`). */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1545,7 +1545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1650,7 +1650,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this IP or for this address. */
+            /** @description Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1717,7 +1717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token is invalid, used or expired, or the new password breaks a rule. */
+            /** @description The token is invalid, used or expired, or the new password breaks a rule (`invalid_field`; `errors` names `token` or `new_password`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1768,7 +1768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown, used, expired or revoked refresh token. */
+            /** @description Unknown, used, expired or revoked refresh token (`unauthorized`); a reused one also revokes its session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1873,7 +1873,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this IP or for this address; see `Retry-After`. */
+            /** @description Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1951,7 +1951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this IP or for this address. */
+            /** @description Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1989,7 +1989,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"][];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2028,7 +2028,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2037,7 +2037,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No active session of yours has this id. */
+            /** @description No active session of yours has this id (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2086,7 +2086,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The new address was taken by another account meanwhile. */
+            /** @description The new address was taken by another account meanwhile (`email_taken`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2113,7 +2113,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token is invalid, used or expired. */
+            /** @description The token is invalid, used or expired (`invalid_field` naming `token`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,7 +2151,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Missing, malformed, expired or wrongly signed token, or a revoked session. */
+            /** @description Missing, malformed, expired or wrongly signed token, or a revoked session (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2200,7 +2200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2278,7 +2278,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token (`unauthorized`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2287,7 +2287,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The new email address belongs to another account. */
+            /** @description The new email address belongs to another account (`email_taken`). */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -41,7 +41,7 @@ pub struct Login2faRequest {
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
         (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem),
-        (status = 429, description = "Too many wrong codes, or requests from this IP; see `Retry-After`.", body = Problem),
+        (status = 429, description = "Too many wrong codes, or requests from this IP (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/login/2fa")]

@@ -33,7 +33,7 @@ pub struct AuthorizeResponse {
     params(("provider" = inline(OAuthProvider), Path, description = "The social login provider (each answers 404 unless configured).")),
     responses(
         (status = 200, description = "The authorization URL.", body = AuthorizeResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
+        (status = 404, description = "No such provider, or it is not configured (`not_found`).", body = Problem),
     )
 )]
 #[get("/api/v1/auth/oauth/{provider}/authorize")]

@@ -37,10 +37,10 @@ pub struct OAuthCallbackRequest {
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Signed in, or the second factor is needed.", body = LoginResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
-        (status = 409, description = "The provider shared no email, or did not verify the email of an existing account.", body = Problem),
+        (status = 404, description = "No such provider, or it is not configured (`not_found`).", body = Problem),
+        (status = 409, description = "The provider shared no email (`oauth_no_email`), or did not verify the email of an existing account (`oauth_email_unverified`).", body = Problem),
         (status = 422, description = "`state` is invalid, used, expired or for another provider.", body = Problem),
-        (status = 502, description = "The provider refused the code or failed.", body = Problem),
+        (status = 502, description = "The provider refused the code or failed (`oauth_provider_error`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/oauth/{provider}/callback")]

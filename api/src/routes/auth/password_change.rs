@@ -30,7 +30,7 @@ pub struct PasswordChangeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed."),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem),
     )
 )]

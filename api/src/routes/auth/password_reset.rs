@@ -33,7 +33,7 @@ pub struct PasswordResetRequest {
     request_body = PasswordResetRequest,
     responses(
         (status = 204, description = "Password changed; every session signed out."),
-        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule.", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule (`invalid_field`; `errors` names `token` or `new_password`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/reset")]

@@ -19,8 +19,8 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 404, description = "No active session of yours has this id.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 404, description = "No active session of yours has this id (`not_found`).", body = Problem),
     )
 )]
 #[delete("/api/v1/auth/sessions/{id}")]

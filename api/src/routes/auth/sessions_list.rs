@@ -43,7 +43,7 @@ pub struct SessionResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Active sessions, most recently used first.", body = Vec<SessionResponse>),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
     )
 )]
 #[get("/api/v1/auth/sessions")]

@@ -31,8 +31,8 @@ pub struct TwoFactorDisableRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled; the secret and recovery codes are deleted."),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "Two-factor authentication is not enabled.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 409, description = "Two-factor authentication is not enabled (`two_factor_not_enabled`).", body = Problem),
         (status = 422, description = "`password` or `code` is wrong.", body = Problem),
     )
 )]

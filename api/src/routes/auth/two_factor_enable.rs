@@ -36,8 +36,8 @@ pub struct RecoveryCodesResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enabled.", body = RecoveryCodesResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "Already enabled, or setup was not started.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 409, description = "Already enabled (`two_factor_enabled`), or setup was not started (`two_factor_not_enabled`).", body = Problem),
         (status = 422, description = "`code` is wrong or already used.", body = Problem),
     )
 )]

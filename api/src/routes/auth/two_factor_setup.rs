@@ -35,8 +35,8 @@ pub struct TwoFactorSetupResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new secret to load into an authenticator.", body = TwoFactorSetupResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "Two-factor authentication is already enabled.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 409, description = "Two-factor authentication is already enabled (`two_factor_enabled`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/setup")]

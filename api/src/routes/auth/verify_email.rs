@@ -31,8 +31,8 @@ pub struct VerifyEmailRequest {
     request_body = VerifyEmailRequest,
     responses(
         (status = 204, description = "Verified."),
-        (status = 409, description = "The new address was taken by another account meanwhile.", body = Problem),
-        (status = 422, description = "The token is invalid, used or expired.", body = Problem),
+        (status = 409, description = "The new address was taken by another account meanwhile (`email_taken`).", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired (`invalid_field` naming `token`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/verify-email")]

@@ -29,7 +29,7 @@ pub struct DeleteMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 422, description = "`password` is wrong.", body = Problem),
     )
 )]

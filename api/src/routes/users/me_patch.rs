@@ -36,8 +36,8 @@ pub struct UpdateMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user after the change (the email changes only after verification).", body = UserResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "The new email address belongs to another account.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 409, description = "The new email address belongs to another account (`email_taken`).", body = Problem),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
     )
 )]
