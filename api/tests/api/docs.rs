@@ -172,3 +172,18 @@ async fn docs_off_hides_the_pages_but_not_the_schema() {
     assert_eq!(app.get("/api/redoc/").await.status(), 404);
     assert_eq!(app.get("/api/schema/").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_pages_without_their_slash_redirect_to_it() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    for (page, to) in [("/api/docs", "/api/docs/"), ("/api/redoc", "/api/redoc/")] {
+        let res = client.get(app.url(page)).send().await.expect("sent");
+        assert_eq!(res.status(), 308, "{page}");
+        assert_eq!(res.headers()["location"], to);
+    }
+}
