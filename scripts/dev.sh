@@ -61,7 +61,7 @@ start worker 35 "$bin/keel-worker" run
 start scheduler 33 "$bin/keel-scheduler" run
 
 api_addr=${KEEL_API_ADDR:-127.0.0.1:8000}
-say "api on http://$api_addr (readiness: /readyz, OpenAPI: /api/schema/)"
+say "api on http://$api_addr (readiness: /readyz, OpenAPI: /api/schema/, docs: /api/docs/ and /api/redoc/)"
 say "worker probes on http://${KEEL_WORKER_HEALTH_ADDR:-127.0.0.1:8001}, scheduler probes on http://${KEEL_SCHEDULER_HEALTH_ADDR:-127.0.0.1:8002}"
 say "Ctrl-C stops everything"
 

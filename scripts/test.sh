@@ -33,7 +33,7 @@ ensure_tools() {
 }
 
 lint_scripts() {
-  shellcheck -x scripts/*.sh bench/*.sh .ci/run
+  shellcheck -x scripts/*.sh scripts/docs/*.sh bench/*.sh .ci/run
 }
 
 # systemd units, with ExecStart pointed at this build's binaries; any warning fails.
@@ -59,7 +59,7 @@ lint_workflows() {
 }
 
 # The api against its own OpenAPI document: no 5xx, only documented status codes, responses
-# and content types as documented. (Semantic rejections of schema-valid input — a wrong
+# and content types as documented, invalid data always refused; anonymous, then signed in. (Semantic rejections of schema-valid input — a wrong
 # password, an unknown token — are expected, so that check is left out.)
 contract_tests() {
   local venv=$tools/venv port db_url pid status db=keel_contract_$$
@@ -78,9 +78,15 @@ contract_tests() {
   pid=$!
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
   status=0
+  local checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection
   "$venv/bin/st" run openapi.json --url "http://127.0.0.1:$port" --max-examples 15 --seed 1 \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --no-color || status=$?
+    --checks "$checks" --no-color || status=$?
+  # Again as a verified, signed-in user, so protected operations are reached, not only their
+  # 401s (every phase, including the stateful one over the document's links).
+  local token
+  token=$(scripts/docs/fuzz-user.sh "http://127.0.0.1:$port" "$db_url")
+  "$venv/bin/st" run openapi.json --url "http://127.0.0.1:$port" --max-examples 15 --seed 1 \
+    --checks "$checks" -H "Authorization: Bearer $token" --no-color || status=$?
   kill -TERM "$pid"; wait "$pid" || true
   psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   return "$status"
@@ -105,4 +111,5 @@ step "tests" run_tests
 step "operations scripts (bats)" scripts/test-scripts.sh
 step "contract (schemathesis)" contract_tests
 step "deploy (Dockerfiles, compose, nginx live, systemd, fail2ban, Kubernetes, guides)" scripts/test-deploy.sh
+step "api docs (lint, typed client, Chromium)" scripts/test-api-docs.sh
 say "all checks passed"

@@ -1,6 +1,15 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//!
+//! The fixed parts (info, tags in their order) are [`ApiDoc`]; the parts that come from
+//! configuration (contact, license, servers, external docs) are [`info::apply`]; the
+//! problem answers every operation can give and the links between operations are added after
+//! the paths are collected.
+
+mod info;
+pub mod links;
 
 use actix_web::App;
+use keel_shared::config::DocsConfig;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
@@ -9,18 +18,18 @@ use crate::error::{FieldError, Problem};
 /// The document's fixed parts; paths come from [`crate::routes::configure`].
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "Keel API",
-        description = "Keel's REST API. Every error is an RFC 9457 `application/problem+json` \
-                       document (schema `Problem`) with a stable `code`.",
-    ),
+    info(title = "Keel API", description = include_str!("openapi/description.md")),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Registration, email verification, sign-in, tokens, passwords, sessions."),
-        (name = "users", description = "The signed-in user's own account."),
-        (name = "health", description = "Liveness and readiness probes."),
-        (name = "meta", description = "The API describing itself."),
+        (name = "auth", description = "Registration, email verification, sign-in (password, \
+            social, two-factor), tokens, passwords and sessions. Start here: register, verify, \
+            log in, then send the access token as `Authorization: Bearer`."),
+        (name = "users", description = "The signed-in user's own account: read, update, delete."),
+        (name = "meta", description = "The API describing itself: the OpenAPI document as JSON \
+            or YAML. Swagger UI (`/api/docs/`) and ReDoc (`/api/redoc/`) read it."),
+        (name = "operations", description = "Liveness and readiness probes for load balancers \
+            and orchestrators; no authentication, no rate limit."),
     )
 )]
 struct ApiDoc;
@@ -48,7 +57,8 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// Documents the problem answers every operation can give but no handler lists: body
-/// rejections (400, 413, 415, 422) on operations with a body, 401 on authenticated ones, and
+/// rejections (400, 413, 415, 422) on operations with a body, parameter rejections (400) on
+/// operations with parameters, 401 on authenticated ones, and
 /// 503 (a dependency down) on every `/api/v1` operation.
 struct ProblemResponses;
 
@@ -76,6 +86,32 @@ impl utoipa::Modify for ProblemResponses {
                         .entry(status.to_owned())
                         .or_insert_with(|| problem(description));
                 };
+                use utoipa::openapi::path::ParameterIn;
+                let has_in = |place: ParameterIn| {
+                    op.parameters.as_ref().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                                matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place)
+                            })
+                    })
+                };
+                let has_params = has_in(ParameterIn::Query);
+                if has_in(ParameterIn::Path) {
+                    add(
+                        "404",
+                        "Nothing matches the path; a malformed path parameter is named in `errors` (`not_found`).",
+                    );
+                }
+                match (op.request_body.is_some(), has_params) {
+                    (true, true) => add(
+                        "400",
+                        "The body is not valid JSON (`malformed_json`), or a query parameter is malformed (`invalid_parameter`; `errors` names it).",
+                    ),
+                    (false, true) => add(
+                        "400",
+                        "A query parameter is malformed (`invalid_parameter`; `errors` names it).",
+                    ),
+                    _ => {}
+                }
                 if op.request_body.is_some() {
                     add("400", "The body is not valid JSON (`malformed_json`).");
                     add(
@@ -123,8 +159,13 @@ pub(crate) fn operations(
     .flatten()
 }
 
-/// Builds the whole document.
+/// Builds the whole document with the default configuration (what `openapi.json` holds).
 pub fn document() -> utoipa::openapi::OpenApi {
+    document_for(&default_docs_config())
+}
+
+/// Builds the whole document for a configuration (its servers, contact, license).
+pub fn document_for(docs: &DocsConfig) -> utoipa::openapi::OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -133,14 +174,71 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // Derive modifiers run before the handlers' paths are collected; this one needs them.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
     utoipa::Modify::modify(&crate::error::ProblemContentType, &mut doc);
+    mark_public(&mut doc);
+    links::apply(&mut doc);
+    info::apply(&mut doc, docs);
     doc
 }
 
-/// The document as pretty JSON (what `openapi.json` holds).
+/// Operations without a security requirement say so (`security: []`), so no reader (or linter)
+/// mistakes "public" for "forgot to document the token". Runs after [`ProblemResponses`],
+/// which adds 401 only where a token is required.
+fn mark_public(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            op.security.get_or_insert_with(Vec::new);
+        }
+    }
+}
+
+/// The documentation settings of an empty environment.
+pub fn default_docs_config() -> DocsConfig {
+    keel_shared::Config::from_vars(Vec::<(String, String)>::new())
+        .map(|c| c.docs)
+        .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"))
+}
+
+/// The document with the default configuration, as pretty JSON (what `openapi.json` holds).
 pub fn document_json() -> String {
-    let mut json = document()
+    to_json(&document())
+}
+
+/// A document as pretty JSON with a final newline.
+pub fn to_json(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut json = doc
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     json.push('\n');
     json
+}
+
+/// The served document in both formats, with their `ETag`s, built once at startup.
+pub struct SchemaDocument {
+    /// Pretty JSON.
+    pub json: String,
+    /// The same document as YAML.
+    pub yaml: String,
+    /// Strong `ETag` of the JSON form (quoted).
+    pub json_etag: String,
+    /// Strong `ETag` of the YAML form (quoted).
+    pub yaml_etag: String,
+}
+
+impl SchemaDocument {
+    /// Serialises `doc` both ways.
+    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+        use sha2::{Digest, Sha256};
+        let json = to_json(doc);
+        let yaml = doc.to_yaml().unwrap_or_else(|e| format!("error: {e:?}\n"));
+        let etag = |body: &str| {
+            let digest = Sha256::digest(body.as_bytes());
+            format!("\"{}\"", &crate::docs::assets::hex(&digest)[..32])
+        };
+        Self {
+            json_etag: etag(&json),
+            yaml_etag: etag(&yaml),
+            json,
+            yaml,
+        }
+    }
 }

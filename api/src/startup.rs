@@ -12,18 +12,28 @@ use keel_shared::jobs::Queue;
 use keel_shared::{Config, db, redis};
 use utoipa_actix_web::AppExt;
 
-use crate::error::json_error_handler;
+use crate::error::{
+    form_error_handler, json_error_handler, path_error_handler, query_error_handler,
+};
 use crate::fallback::{RouteTable, fallback};
 use crate::request_id::request_id;
 use crate::state::AppState;
 
-/// Body limits and the problem+json rejections of the body extractors (JSON and raw bytes).
+/// Body limits and the problem+json rejections of every extractor (JSON, form, raw bytes,
+/// path, query): no actix rejection leaves as `text/plain`.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(body_limit)
             .error_handler(json_error_handler(body_limit)),
     )
+    .app_data(
+        web::FormConfig::default()
+            .limit(body_limit)
+            .error_handler(form_error_handler(body_limit)),
+    )
+    .app_data(web::PathConfig::default().error_handler(path_error_handler))
+    .app_data(web::QueryConfig::default().error_handler(query_error_handler))
     .app_data(web::PayloadConfig::default().limit(body_limit));
 }
 
@@ -40,7 +50,7 @@ impl Application {
         keel_shared::auth::password::limit_concurrency(config.auth.hash_concurrency);
         let db = db::pool(&config.database, "keel-api")?;
         let redis = redis::pool(&config.redis)?;
-        let doc = crate::openapi::document();
+        let doc = crate::openapi::document_for(&config.docs);
         let queue = Queue::new(
             redis.clone(),
             keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
@@ -70,7 +80,7 @@ impl Application {
             limiter,
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
-            openapi_json: Arc::new(crate::openapi::document_json()),
+            schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),
             config,
         };
         let listener = TcpListener::bind(state.config.api.addr)
@@ -82,6 +92,7 @@ impl Application {
         };
         let grace = state.config.shutdown_grace.as_secs();
         let limit = state.config.api.body_limit;
+        let docs_pages = state.config.docs.pages;
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -90,7 +101,9 @@ impl Application {
                 .split_for_parts();
             app.app_data(data.clone())
                 .configure(|cfg| configure_extractors(cfg, limit))
+                .configure(|cfg| crate::docs::configure(cfg, docs_pages))
                 .default_service(web::to(fallback))
+                .wrap(from_fn(crate::object_bodies::refuse_json_arrays))
                 .wrap(Compress::default())
                 .wrap(from_fn(request_id))
         })

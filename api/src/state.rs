@@ -32,8 +32,8 @@ pub struct AppState {
     pub oauth: keel_shared::oauth::OAuth,
     /// The process configuration.
     pub config: Arc<Config>,
-    /// The OpenAPI document, serialised once at startup.
-    pub openapi_json: Arc<String>,
+    /// The OpenAPI document, serialised (JSON and YAML) once at startup.
+    pub schema: Arc<crate::openapi::SchemaDocument>,
     /// Documented routes, for 405 answers.
     pub routes: Arc<RouteTable>,
 }

@@ -1,7 +1,10 @@
-//! Actix's JSON body rejections, as problems naming the field when serde does.
+//! Actix's extractor rejections (JSON and form bodies, path and query parameters), as
+//! problems naming the field or parameter.
 
 use actix_web::HttpRequest;
-use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::error::{
+    JsonPayloadError, PathError, PayloadError, QueryPayloadError, UrlencodedError,
+};
 
 use super::ApiError;
 
@@ -31,6 +34,75 @@ pub fn json_error_handler(
     move |err, _req| ApiError::from_json(&err, limit).into()
 }
 
+/// Path rejections: 404 `not_found` (a malformed id names no resource) with `errors` naming
+/// the path's parameter (serde's message for a path does not say which; Keel's paths have one
+/// parameter each).
+pub fn path_error_handler(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    let PathError::Deserialize(e) = err else {
+        return ApiError::BadPayload(err.to_string()).into();
+    };
+    let message = e.to_string();
+    let names: Vec<&str> = req.match_info().iter().map(|(name, _)| name).collect();
+    let name = named_field(&message).unwrap_or_else(|| names.join(", "));
+    ApiError::InvalidPath {
+        name,
+        detail: message,
+    }
+    .into()
+}
+
+/// Query rejections: 400 `invalid_parameter` naming the parameter (serde names it when it is
+/// missing or unknown; a bad value is blamed on the parameters the query string holds).
+pub fn query_error_handler(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    let present: Vec<&str> = req
+        .query_string()
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    ApiError::InvalidParameter {
+        location: "query",
+        name: named_field(&message).unwrap_or_else(|| present.join(", ")),
+        detail: message,
+    }
+    .into()
+}
+
+/// Form body rejections, as the JSON ones: 413, 415, or 422 naming the field.
+pub fn form_error_handler(
+    limit: usize,
+) -> impl Fn(UrlencodedError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
+    move |err, _req| {
+        match err {
+            UrlencodedError::Overflow { .. } => ApiError::PayloadTooLarge { limit },
+            UrlencodedError::ContentType => ApiError::UnsupportedMediaType,
+            UrlencodedError::Parse(e) => {
+                let message = e.to_string();
+                ApiError::InvalidBody {
+                    field: named_field(&message),
+                    detail: message,
+                }
+            }
+            other => ApiError::BadPayload(other.to_string()),
+        }
+        .into()
+    }
+}
+
+/// The field of serde's "missing field `x`" and "unknown field `x`" messages (other messages
+/// quote values, not names).
+fn named_field(message: &str) -> Option<String> {
+    if message.starts_with("missing field") || message.starts_with("unknown field") {
+        field_in(message)
+    } else {
+        None
+    }
+}
+
 /// serde names the field in "missing field `x`" and "unknown field `x`" messages.
 fn field_in(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
@@ -49,6 +121,19 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_field_messages_name_a_field() {
+        assert_eq!(
+            named_field("unknown field `nmae`, expected one of `name`").as_deref(),
+            Some("nmae")
+        );
+        assert_eq!(
+            named_field("unknown variant `xml`, expected `json` or `yaml`"),
+            None
+        );
+        assert_eq!(named_field("UUID parsing failed: found `n`"), None);
+    }
 
     #[test]
     fn a_missing_field_is_named() {

@@ -14,7 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
-pub use json::json_error_handler;
+pub use json::{form_error_handler, json_error_handler, path_error_handler, query_error_handler};
 pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemContentType};
 
 /// Every error a handler or extractor can end in.
@@ -42,6 +42,24 @@ pub enum ApiError {
         detail: String,
         /// The field at fault, when known.
         field: Option<String>,
+    },
+    /// A path segment does not parse as its parameter (a malformed id names no resource).
+    #[error("invalid path parameter {name}: {detail}")]
+    InvalidPath {
+        /// The parameter's name.
+        name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A query or header parameter could not be parsed.
+    #[error("invalid {location} parameter {name}: {detail}")]
+    InvalidParameter {
+        /// `query` or `header`.
+        location: &'static str,
+        /// The parameter's name (every name of the path's, when serde does not say which).
+        name: String,
+        /// What is wrong with it.
+        detail: String,
     },
     /// The body is not declared as JSON.
     #[error("unsupported media type")]
@@ -183,6 +201,22 @@ impl ApiError {
                     None => answer,
                 }
             }
+            Self::InvalidPath { name, detail } => Answer::new(
+                S::NOT_FOUND,
+                "not_found",
+                format!("No resource here: the path parameter `{name}` is invalid ({detail})."),
+            )
+            .field(name, detail),
+            Self::InvalidParameter {
+                location,
+                name,
+                detail,
+            } => Answer::new(
+                S::BAD_REQUEST,
+                "invalid_parameter",
+                format!("The {location} parameter `{name}` is invalid: {detail}."),
+            )
+            .field(name, detail),
             Self::UnsupportedMediaType => Answer::new(
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

@@ -3,10 +3,13 @@
 
 mod accounts;
 mod auth_tokens;
+mod contract;
+mod docs;
 mod email_change;
 mod enumeration;
 mod errors;
 mod flows;
+mod guide;
 mod health;
 mod helpers;
 mod lifecycle;

@@ -12,6 +12,7 @@ mod api;
 mod app;
 mod auth;
 mod database;
+mod docs;
 mod email;
 mod lifecycle;
 mod logging;
@@ -32,6 +33,7 @@ pub use api::ApiConfig;
 pub use app::{AppEnv, DEVELOPMENT_SECRET_KEY};
 pub use auth::AuthConfig;
 pub use database::DatabaseConfig;
+pub use docs::DocsConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
 pub use logging::{LogConfig, LogFormat};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
@@ -76,6 +78,8 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The HTTP api: listen address, worker threads, body limit.
     pub api: ApiConfig,
+    /// The API's documentation pages and what the OpenAPI document says about the API.
+    pub docs: DocsConfig,
     /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
     /// Social login: the configured providers and the redirect page.
@@ -152,6 +156,7 @@ impl Config {
         let database = DatabaseConfig::from_vars(v)?;
         let redis = RedisConfig::from_vars(v)?;
         let api = ApiConfig::from_vars(v)?;
+        let docs = DocsConfig::from_vars(v)?;
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
@@ -165,6 +170,7 @@ impl Config {
             database,
             redis,
             api,
+            docs,
             auth,
             oauth,
             email,

@@ -16,10 +16,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    /// Email address.
-    #[schema(example = "ada@example.com")]
+    /// Email address (compared case-insensitively, surrounding blanks ignored).
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: String,
     /// Password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
 }
 
@@ -34,9 +35,9 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in (tokens), or the second factor is needed (`mfa_required`; complete at `/auth/login/2fa`).", body = LoginResponse),
-        (status = 401, description = "Unknown email or wrong password (never says which).", body = Problem),
+        (status = 401, description = "Unknown email or wrong password, never saying which (`invalid_credentials`).", body = Problem),
         (status = 422, description = "`email` is not an email address.", body = Problem),
-        (status = 429, description = "Too many failures or requests; see `Retry-After`.", body = Problem),
+        (status = 429, description = "Too many failures or requests (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/login")]

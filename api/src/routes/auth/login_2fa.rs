@@ -17,10 +17,16 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct Login2faRequest {
     /// From the login answer.
+    #[schema(
+        example = "v1.Xq0dZ3lNwVxYk2mB9sTfQe7cR4pH1aJ8uLoG5iKzW6yE",
+        min_length = 1
+    )]
     pub mfa_token: String,
     /// The 6-digit code the authenticator shows now.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     pub code: Option<String>,
-    /// Or one of the recovery codes (each works once).
+    /// Or one of the recovery codes (each works once; case and dashes do not matter).
+    #[schema(example = "k7p2m-x9q4r", min_length = 1)]
     pub recovery_code: Option<String>,
 }
 
@@ -35,7 +41,7 @@ pub struct Login2faRequest {
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
         (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem),
-        (status = 429, description = "Too many wrong codes, or requests from this IP; see `Retry-After`.", body = Problem),
+        (status = 429, description = "Too many wrong codes, or requests from this IP (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/login/2fa")]

@@ -6,7 +6,7 @@ use keel_shared::oauth::STATE_TTL;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::types::OAUTH_COOKIE;
+use super::types::{OAUTH_COOKIE, OAuthProvider};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -14,8 +14,13 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorizeResponse {
     /// The provider's authorization URL, with `state` and a PKCE challenge.
+    #[schema(
+        format = "uri",
+        example = "https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=1234.apps.googleusercontent.com&state=q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    )]
     pub authorization_url: String,
     /// The `state` it carries (single use, ten minutes).
+    #[schema(example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y")]
     pub state: String,
 }
 
@@ -27,10 +32,10 @@ pub struct AuthorizeResponse {
 #[utoipa::path(
     tag = "auth",
     operation_id = "get_auth_oauth_authorize",
-    params(("provider" = String, Path, description = "`google` or `github`.")),
+    params(("provider" = inline(OAuthProvider), Path, description = "The social login provider (each answers 404 unless configured).")),
     responses(
         (status = 200, description = "The authorization URL.", body = AuthorizeResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
+        (status = 404, description = "No such provider, or it is not configured (`not_found`).", body = Problem),
     )
 )]
 #[get("/api/v1/auth/oauth/{provider}/authorize")]

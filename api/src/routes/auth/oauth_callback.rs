@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::types::{LoginResponse, OAUTH_COOKIE};
+use super::types::{LoginResponse, OAUTH_COOKIE, OAuthProvider};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -15,8 +15,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct OAuthCallbackRequest {
     /// The `code` query parameter.
+    #[schema(example = "4/0AanRRrv8x3kQ", min_length = 1)]
     pub code: String,
     /// The `state` query parameter.
+    #[schema(
+        example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y",
+        min_length = 1
+    )]
     pub state: String,
 }
 
@@ -33,14 +38,14 @@ pub struct OAuthCallbackRequest {
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_oauth_callback",
-    params(("provider" = String, Path, description = "`google` or `github`.")),
+    params(("provider" = inline(OAuthProvider), Path, description = "The social login provider (each answers 404 unless configured).")),
     request_body = OAuthCallbackRequest,
     responses(
         (status = 200, description = "Signed in, or the second factor is needed.", body = LoginResponse),
-        (status = 404, description = "No such provider, or it is not configured.", body = Problem),
+        (status = 404, description = "No such provider, or it is not configured (`not_found`).", body = Problem),
         (status = 409, description = "The provider shared no email (`oauth_no_email`) or did not verify it (`oauth_email_unverified`).", body = Problem),
-        (status = 422, description = "`state` is invalid, used, expired, for another provider, or was issued to another browser.", body = Problem),
-        (status = 502, description = "The provider refused the code or failed.", body = Problem),
+        (status = 422, description = "`state` is invalid, used, expired, for another provider, or was issued to another browser (`invalid_field`).", body = Problem),
+        (status = 502, description = "The provider refused the code or failed (`oauth_provider_error`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/oauth/{provider}/callback")]

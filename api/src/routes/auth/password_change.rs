@@ -13,8 +13,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
     /// The current password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub current: String,
     /// The new password (same rules as at registration).
+    #[schema(example = "amber-lantern-quarry-38", min_length = 10, max_length = 128)]
     pub new: String,
 }
 
@@ -28,7 +30,7 @@ pub struct PasswordChangeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed."),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem),
     )
 )]

@@ -19,7 +19,7 @@ use crate::state::AppState;
     responses(
         (status = 202, description = "Accepted.", body = Accepted),
         (status = 422, description = "`email` is not an email address.", body = Problem),
-        (status = 429, description = "Too many requests from this IP or for this address.", body = Problem),
+        (status = 429, description = "Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/forgot")]

@@ -12,8 +12,15 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The `token` query parameter of the emailed link.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{43}$",
+        min_length = 43,
+        max_length = 43,
+        example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y"
+    )]
     pub token: String,
     /// The new password (same rules as at registration).
+    #[schema(example = "amber-lantern-quarry-38", min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 
@@ -26,7 +33,7 @@ pub struct PasswordResetRequest {
     request_body = PasswordResetRequest,
     responses(
         (status = 204, description = "Password changed; every session signed out."),
-        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule.", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired, or the new password breaks a rule (`invalid_field`; `errors` names `token` or `new_password`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/reset")]

@@ -16,7 +16,7 @@ use crate::state::AppState;
     request_body = RefreshTokenRequest,
     responses(
         (status = 200, description = "A new access token and refresh token.", body = TokenResponse),
-        (status = 401, description = "Unknown, used, expired or revoked refresh token.", body = Problem),
+        (status = 401, description = "Unknown, used, expired or revoked refresh token (`unauthorized`); a reused one also revokes its session.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/refresh")]

@@ -37,7 +37,7 @@ pub struct RegisterRequest {
     responses(
         (status = 202, description = "Accepted; a verification email is on its way if the address can be used.", body = Accepted),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
-        (status = 429, description = "Too many requests from this IP or for this address; see `Retry-After`.", body = Problem),
+        (status = 429, description = "Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/register")]

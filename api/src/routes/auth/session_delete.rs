@@ -9,8 +9,10 @@ use crate::state::AppState;
 
 /// Revoke one of my sessions.
 ///
-/// The current session can always sign itself out; signing out another one needs a sign-in
-/// within the last 10 minutes (a stolen token must not sign the owner out everywhere).
+/// Its refresh token and access tokens stop working at once (access tokens are checked
+/// against the session on every request). Revoking the current session signs this client
+/// out; signing out another one needs a sign-in within the last 10 minutes (a stolen token
+/// must not sign the owner out everywhere).
 #[utoipa::path(
     tag = "auth",
     operation_id = "delete_auth_session",
@@ -18,9 +20,9 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "Signing out another session needs a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
-        (status = 404, description = "No active session of yours has this id.", body = Problem),
+        (status = 404, description = "No active session of yours has this id (`not_found`).", body = Problem),
     )
 )]
 #[delete("/api/v1/auth/sessions/{id}")]

@@ -13,12 +13,17 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TwoFactorDisableRequest {
     /// The account's password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
     /// The 6-digit code the authenticator shows now.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
 /// Disable two-factor authentication.
+///
+/// Needs the password and a current TOTP code (or a recovery code), so a stolen access
+/// token alone cannot turn the second factor off. Sign-in then asks for the password only.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_2fa_disable",
@@ -26,8 +31,8 @@ pub struct TwoFactorDisableRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled; the secret and recovery codes are deleted."),
-        (status = 401, description = "No valid access token.", body = Problem),
-        (status = 409, description = "Two-factor authentication is not enabled.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
+        (status = 409, description = "Two-factor authentication is not enabled (`two_factor_not_enabled`).", body = Problem),
         (status = 422, description = "`password` or `code` is wrong.", body = Problem),
     )
 )]

@@ -13,7 +13,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TwoFactorCodeRequest {
     /// The 6-digit code the authenticator shows now.
-    #[schema(example = "123456")]
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     pub code: String,
     /// The current password; without it, the session must have signed in within the last
     /// 10 minutes.
@@ -24,6 +24,7 @@ pub struct TwoFactorCodeRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecoveryCodesResponse {
     /// Ten single-use codes for when the authenticator is lost.
+    #[schema(example = json!(["k7p2m-x9q4r", "c3v8n-h2w6t", "p9d4f-m7k2x", "r5t8y-b3n6q", "w2e7u-j4c9h", "a6s3d-g8l5z", "f4h9k-q2w7e", "n8m3b-v6c1x", "y5u2i-o7p4t", "l3k8j-h6g2f"]))]
     pub recovery_codes: Vec<String>,
 }
 
@@ -39,10 +40,10 @@ pub struct RecoveryCodesResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enabled.", body = RecoveryCodesResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
-        (status = 409, description = "Already enabled, or setup was not started.", body = Problem),
-        (status = 422, description = "`code` is wrong or already used, or `password` is wrong.", body = Problem),
+        (status = 409, description = "Already enabled (`two_factor_enabled`), or setup was not started (`two_factor_not_enabled`).", body = Problem),
+        (status = 422, description = "`code` is wrong or already used, or `password` is wrong (`invalid_field`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/enable")]

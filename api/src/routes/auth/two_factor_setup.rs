@@ -12,10 +12,17 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorSetupResponse {
     /// Base32 secret, to type into an authenticator.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
     pub secret: String,
     /// `otpauth://totp/...` URI.
+    #[schema(
+        example = "otpauth://totp/Keel:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Keel&algorithm=SHA1&digits=6&period=30"
+    )]
     pub otpauth_uri: String,
     /// The URI as a QR code: an SVG `data:` URI for an `<img>`.
+    #[schema(
+        example = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+    )]
     pub qr_code: String,
 }
 
@@ -39,10 +46,10 @@ pub struct ReauthRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new secret to load into an authenticator.", body = TwoFactorSetupResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
-        (status = 409, description = "Two-factor authentication is already enabled.", body = Problem),
-        (status = 422, description = "`password` is wrong.", body = Problem),
+        (status = 409, description = "Two-factor authentication is already enabled (`two_factor_enabled`).", body = Problem),
+        (status = 422, description = "`password` is wrong (`invalid_field`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/setup")]

@@ -15,8 +15,12 @@ pub const OAUTH_COOKIE: &str = "__Host-keel-oauth";
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     /// JWT for `Authorization: Bearer`.
+    #[schema(
+        example = "eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiIwMTkzYjBhMi03YzFlLTc0ZDItOWY1YS0xYjJjM2Q0ZTVmNjAiLCJleHAiOjE3NjQ3NjU2MDB9.3q2-7wHk"
+    )]
     pub access_token: String,
     /// Opaque; exchange it at `/auth/refresh` (once: it rotates).
+    #[schema(example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y")]
     pub refresh_token: String,
     /// Always `Bearer`.
     #[schema(example = "Bearer")]
@@ -41,8 +45,10 @@ impl From<TokenPair> for TokenResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MfaRequired {
     /// Always `true`.
+    #[schema(example = true)]
     pub mfa_required: bool,
     /// Send it with a code to `/auth/login/2fa`.
+    #[schema(example = "v1.Xq0dZ3lNwVxYk2mB9sTfQe7cR4pH1aJ8uLoG5iKzW6yE")]
     pub mfa_token: String,
     /// Seconds the MFA token stays valid.
     #[schema(example = 300)]
@@ -78,6 +84,7 @@ impl From<keel_shared::accounts::LoginOutcome> for LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct RefreshTokenRequest {
     /// The refresh token from login or the last refresh.
+    #[schema(example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y")]
     pub refresh_token: String,
 }
 
@@ -88,6 +95,16 @@ pub struct EmailRequest {
     /// The account's email address.
     #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     pub email: String,
+}
+
+/// A social login provider, as named in the paths.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase", example = "google")]
+pub enum OAuthProvider {
+    /// Google (OpenID Connect).
+    Google,
+    /// GitHub.
+    Github,
 }
 
 /// The answer of endpoints that must not reveal whether an account exists.

@@ -12,6 +12,12 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The `token` query parameter of the emailed link.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{43}$",
+        min_length = 43,
+        max_length = 43,
+        example = "q3Zt7wRkH0b9uXyV2mNcL5sPfA8eJdG1oTiW4hEzK6Y"
+    )]
     pub token: String,
 }
 
@@ -25,8 +31,8 @@ pub struct VerifyEmailRequest {
     request_body = VerifyEmailRequest,
     responses(
         (status = 204, description = "Verified."),
-        (status = 409, description = "The new address was taken by another account meanwhile.", body = Problem),
-        (status = 422, description = "The token is invalid, used or expired.", body = Problem),
+        (status = 409, description = "The new address was taken by another account meanwhile (`email_taken`).", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired (`invalid_field` naming `token`).", body = Problem),
     )
 )]
 #[post("/api/v1/auth/verify-email")]

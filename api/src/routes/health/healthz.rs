@@ -17,7 +17,7 @@ pub struct Health {
 /// Answers 200 while the process runs; it checks no dependency, so an orchestrator does not
 /// restart the api because the database is down.
 #[utoipa::path(
-    tag = "health",
+    tag = "operations",
     operation_id = "get_healthz",
     responses((status = 200, description = "The process is alive.", body = Health))
 )]

@@ -36,7 +36,7 @@ pub struct DependencyCheck {
 /// Answers 200 when PostgreSQL and Redis both answer, 503 naming the dependency that does not.
 /// It never waits longer than the readiness timeout.
 #[utoipa::path(
-    tag = "health",
+    tag = "operations",
     operation_id = "get_readyz",
     responses(
         (status = 200, description = "Every dependency answers.", body = Readiness),

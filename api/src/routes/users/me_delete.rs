@@ -13,6 +13,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct DeleteMeRequest {
     /// The account's password.
+    #[schema(example = "violet-anchor-mosaic-71")]
     pub password: String,
 }
 
@@ -28,7 +29,7 @@ pub struct DeleteMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 422, description = "`password` is wrong.", body = Problem),
     )
 )]

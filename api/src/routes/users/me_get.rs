@@ -15,7 +15,7 @@ use crate::extract::AuthUser;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user.", body = UserResponse),
-        (status = 401, description = "Missing, malformed, expired or wrongly signed token, or a revoked session.", body = Problem),
+        (status = 401, description = "Missing, malformed, expired or wrongly signed token, or a revoked session (`unauthorized`).", body = Problem),
     )
 )]
 #[get("/api/v1/users/me")]

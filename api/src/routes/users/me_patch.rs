@@ -16,11 +16,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    /// New display name.
+    /// New display name, 1 to 100 characters.
+    #[schema(example = "Ada King", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// New email address: a verification link goes to it, and the account switches to it only
     /// once the link is used (the previous address is then told, with an undo link).
-    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
+    #[schema(example = "ada.king@example.com", format = "email", max_length = 254)]
     pub email: Option<String>,
     /// The current password, to change the email; without it, the session must have signed
     /// in within the last 10 minutes.
@@ -28,6 +29,10 @@ pub struct UpdateMeRequest {
 }
 
 /// Update me.
+///
+/// Changes the display name and/or starts an email change; absent fields stay as they are,
+/// unknown fields are refused (422 naming them). A new email address becomes the account's
+/// only once the verification link sent to it is used.
 #[utoipa::path(
     tag = "users",
     operation_id = "patch_users_me",
@@ -35,7 +40,7 @@ pub struct UpdateMeRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user after the change (the email changes only after verification).", body = UserResponse),
-        (status = 401, description = "No valid access token.", body = Problem),
+        (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
         (status = 429, description = "Too many email changes for this account; see `Retry-After`.", body = Problem),
