@@ -30,8 +30,8 @@ pub struct UndoEmailChangeRequest {
     responses(
         (status = 204, description = "The account is back on its previous address; every session was signed out."),
         (status = 409, description = "The previous address was taken by another account meanwhile (`email_taken`).", body = Problem),
-        (status = 422, description = "The token is invalid, used or expired.", body = Problem),
-        (status = 429, description = "Too many requests from this IP; see `Retry-After`.", body = Problem),
+        (status = 422, description = "The token is invalid, used or expired (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many requests from this IP (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/email-change/undo")]

@@ -43,7 +43,7 @@ pub struct UpdateMeRequest {
         (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
-        (status = 429, description = "Too many email changes for this account; see `Retry-After`.", body = Problem),
+        (status = 429, description = "Too many email changes for this account (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[patch("/api/v1/users/me")]

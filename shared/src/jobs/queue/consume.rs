@@ -138,6 +138,9 @@ impl Queue {
         next.attempt += 1;
         next.last_error = Some(error.to_owned());
         next.due_at_ms = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        // Counted first, so whoever sees the retry (or, below, the dead job) sees the failure
+        // that caused it too.
+        self.count_failure(&delivery.queue).await?;
         let mut conn = self.redis.get().await?;
         let _: i64 = scripts::RETRY
             .key(self.stream(&delivery.queue))
@@ -149,7 +152,7 @@ impl Queue {
             .arg(serde_json::to_string(&next)?)
             .invoke_async(&mut *conn)
             .await?;
-        self.count_failure(&delivery.queue).await
+        Ok(())
     }
 
     /// Counts one failed attempt of `queue`.
@@ -178,6 +181,7 @@ impl Queue {
             attempts,
             died_at_ms: now_ms(),
         };
+        self.count_failure(&delivery.queue).await?;
         let mut conn = self.redis.get().await?;
         let _: i64 = scripts::BURY
             .key(self.stream(&delivery.queue))
@@ -192,7 +196,6 @@ impl Queue {
             .arg(dead.died_at_ms)
             .invoke_async(&mut *conn)
             .await?;
-        self.count_failure(&delivery.queue).await?;
         Ok(dead.id)
     }
 
