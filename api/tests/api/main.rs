@@ -8,6 +8,7 @@ mod flows;
 mod health;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod oauth;
 mod openapi;
 mod outages;

@@ -69,13 +69,14 @@ impl Accounts {
         Ok(())
     }
 
-    /// Uses a reset link: sets the new password and signs out every session.
+    /// Uses a reset link: sets the new password and signs out every session. Returns the
+    /// account (the api clears its login limits: a reset is the unlock path).
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         token: &str,
         new_password: &str,
-    ) -> Result<(), ResetPasswordError> {
+    ) -> Result<users::User, ResetPasswordError> {
         if !tokens::is_well_formed(token) {
             return Err(ResetPasswordError::InvalidToken);
         }
@@ -89,7 +90,7 @@ impl Accounts {
             .ok_or(ResetPasswordError::InvalidToken)?;
         set_password(&tx, &user, &parse_new(&user, new_password)?, None).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(user)
     }
 
     /// Changes the password of a signed-in user and signs out their other sessions.

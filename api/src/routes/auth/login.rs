@@ -2,14 +2,13 @@
 
 use actix_web::{HttpResponse, post, web};
 use keel_shared::accounts::LoginError;
-use keel_shared::ratelimit::keys;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::types::{LoginResponse, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
-use crate::limits::{check_failures, limit_ip, record_failure};
+use crate::limits::{count_login, limit_ip, login_succeeded, uncount_login};
 use crate::state::AppState;
 
 /// Credentials.
@@ -26,8 +25,11 @@ pub struct LoginRequest {
 /// Sign in.
 ///
 /// Returns a short-lived access token and a refresh token. After
-/// `KEEL_LOGIN_MAX_FAILURES` failures for one account from one IP within the window, answers
-/// 429 until the window ends.
+/// `KEEL_LOGIN_MAX_FAILURES` failures for one account from one client (IPv6: one /64), or
+/// `KEEL_LOGIN_ACCOUNT_MAX_FAILURES` from all clients together, within the window, answers
+/// 429 until the window ends (a password reset lifts the account-wide lock; the owner is
+/// emailed when it trips). Attempts are counted before the password is checked, so
+/// concurrent guesses cannot overrun the limits.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_login",
@@ -48,21 +50,20 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "login", &client.ip).await?;
     let email = parse_email(&body.email)?;
-    let failures = keys::login_failures(&email, &client.ip);
-    check_failures(&state, &failures).await?;
+    count_login(&state, &email, &client.ip).await?;
     match state
         .accounts
         .login(&email, &body.password, &client.meta())
         .await
     {
         Ok(outcome) => {
-            state.limiter.reset(&failures).await?;
+            login_succeeded(&state, &email, &client.ip).await?;
             Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
-        Err(LoginError::InvalidCredentials) => {
-            record_failure(&state, &failures).await?;
-            Err(ApiError::InvalidCredentials)
+        Err(LoginError::InvalidCredentials) => Err(ApiError::InvalidCredentials),
+        Err(e) => {
+            uncount_login(&state, &email, &client.ip).await;
+            Err(e.into())
         }
-        Err(e) => Err(e.into()),
     }
 }

@@ -5,6 +5,7 @@
 //! Values are HTML-escaped in the HTML part; subjects never span lines.
 
 mod account_exists;
+mod account_locked;
 mod new_login;
 mod notice;
 mod password_changed;
@@ -81,6 +82,14 @@ pub enum Email {
     },
     /// Someone tried to register an address that already has an account.
     AccountExists,
+    /// Too many failed logins from all clients together: password sign-in is paused until
+    /// the window ends or the password is reset.
+    AccountLocked {
+        /// The account's display name.
+        name: String,
+        /// How long the pause lasts at most.
+        minutes: u64,
+    },
     /// A free-form notice (operators, tests).
     Notice {
         /// The subject line.
@@ -101,6 +110,7 @@ impl Email {
             Self::TwoFactorDisabled { .. } => "two_factor_disabled",
             Self::NewLogin { .. } => "new_login",
             Self::AccountExists => "account_exists",
+            Self::AccountLocked { .. } => "account_locked",
             Self::Notice { .. } => "notice",
         }
     }
@@ -119,6 +129,7 @@ impl Email {
                 user_agent,
             } => new_login::render(b, name, ip, user_agent),
             Self::AccountExists => account_exists::render(b),
+            Self::AccountLocked { name, minutes } => account_locked::render(b, name, *minutes),
             Self::Notice { subject, message } => notice::render(b, subject, message),
         }
     }
