@@ -232,6 +232,23 @@ mod tests {
     }
 
     #[test]
+    fn the_account_locked_notice_names_the_pause_and_the_reset_that_unlocks() {
+        let email = Email::AccountLocked {
+            name: "Ada".into(),
+            minutes: 15,
+        };
+        let r = email.render(&branding());
+        assert_eq!(r.subject, "Sign-in to your Acme account is paused");
+        assert!(r.text.contains("up to 15 minutes"), "{}", r.text);
+        assert!(r.text.contains("https://app.example/forgot-password"));
+        assert!(
+            r.html
+                .contains("href=\"https://app.example/forgot-password\"")
+        );
+        assert_eq!(email.template(), "account_locked");
+    }
+
+    #[test]
     fn values_are_escaped_in_html_only() {
         let r = Email::Notice {
             subject: "Hi".into(),
