@@ -25,7 +25,7 @@ export APP_ENV=development RUST_LOG=warn KEEL_LOG_FORMAT=compact
 export KEEL_REDIS_PREFIX="keelbench-api:$$"
 export KEEL_API_ADDR=127.0.0.1:${KEEL_BENCH_PORT:-18200}
 export KEEL_DB_POOL_SIZE=${KEEL_DB_POOL_SIZE:-32}
-export KEEL_RATE_LIMIT_PER_IP=1000000000 KEEL_LOGIN_MAX_FAILURES=1000000000
+export KEEL_RATE_LIMIT_PER_IP=1000000000 KEEL_LOGIN_MAX_FAILURES=1000000000 KEEL_LOGIN_ACCOUNT_MAX_FAILURES=1000000000
 base="http://$KEEL_API_ADDR"
 "$bin/keel-api" migrate
 psql "$api_db" -qc "TRUNCATE users, job_outbox CASCADE" >/dev/null
@@ -44,7 +44,7 @@ until curl -sf "$base/readyz" >/dev/null; do sleep 0.1; done
 say "creating the bench user"
 curl -sf -o /dev/null -H 'content-type: application/json' "$base/api/v1/auth/register" \
   -d '{"email": "bench@example.com", "password": "violet-anchor-mosaic-71", "name": "Bench"}'
-token=$(psql "$api_db" -Atc "SELECT envelope->'payload'->'data'->>'link' FROM job_outbox ORDER BY id DESC LIMIT 1" | sed 's/.*token=//')
+token=$(psql "$api_db" -Atc "SELECT envelope->'payload'->'email'->>'link' FROM job_outbox ORDER BY id DESC LIMIT 1" | sed 's/.*token=//')
 curl -sf -o /dev/null -H 'content-type: application/json' "$base/api/v1/auth/verify-email" -d "{\"token\": \"$token\"}"
 access=$(curl -sf -H 'content-type: application/json' "$base/api/v1/auth/login" \
   -d '{"email": "bench@example.com", "password": "violet-anchor-mosaic-71"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')

@@ -3,7 +3,7 @@
 //! `Retry-After`.
 
 use keel_shared::domain::{EmailAddress, UserId};
-use keel_shared::ratelimit::{Decision, keys};
+use keel_shared::ratelimit::{Attempt, Decision, keys};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -67,21 +67,145 @@ pub async fn limit_user(state: &AppState, endpoint: &str, user: UserId) -> Resul
     allowed(decision)
 }
 
-/// 429 when the failure counter `key` reached `KEEL_LOGIN_MAX_FAILURES`.
-pub async fn check_failures(state: &AppState, key: &str) -> Result<(), ApiError> {
+/// Counts a login attempt for `email` from `ip` before the password is checked, on two
+/// counters at once: per account and client (`KEEL_LOGIN_MAX_FAILURES`) and per account from
+/// everywhere (`KEEL_LOGIN_ACCOUNT_MAX_FAILURES`). 429 when either is full; the first time
+/// the account-wide one refuses in a window, its owner (if the account exists) is emailed.
+/// Settle the attempt with [`login_succeeded`] or [`uncount_login`]; a wrong password
+/// stays counted.
+pub async fn count_login(state: &AppState, email: &EmailAddress, ip: &str) -> Result<(), ApiError> {
+    let auth = &state.config.auth;
+    let (pair, account) = (
+        keys::login_failures(email, ip),
+        keys::login_account_failures(email),
+    );
+    let attempt = state
+        .limiter
+        .acquire(
+            &[
+                (&pair, auth.login_max_failures),
+                (&account, auth.login_account_max_failures),
+            ],
+            auth.rate_window,
+        )
+        .await?;
+    if let Attempt::Refused {
+        counter: 1,
+        retry_after,
+    } = attempt
+    {
+        let notice = keys::login_lockout_notice(email);
+        if state.limiter.first_in_window(&notice, retry_after).await? {
+            // The 429 stands even if the notice cannot be queued.
+            if let Err(e) = state.accounts.notify_lockout(email, retry_after).await {
+                tracing::error!(error = %e, "cannot queue the account-locked notice");
+            }
+        }
+    }
+    allowed(attempt.decision())
+}
+
+/// A login succeeded: this client's failures for `email` are forgotten, and the attempt is
+/// taken back from the account-wide count (other clients' failures stay counted).
+pub async fn login_succeeded(
+    state: &AppState,
+    email: &EmailAddress,
+    ip: &str,
+) -> Result<(), ApiError> {
+    state
+        .limiter
+        .reset(&[&keys::login_failures(email, ip)])
+        .await?;
+    state
+        .limiter
+        .uncount(&[&keys::login_account_failures(email)])
+        .await?;
+    Ok(())
+}
+
+/// A login ended for another reason than a wrong password (an outage): the attempt is
+/// taken back from both counters.
+pub async fn uncount_login(state: &AppState, email: &EmailAddress, ip: &str) {
+    let uncounted = state
+        .limiter
+        .uncount(&[
+            &keys::login_failures(email, ip),
+            &keys::login_account_failures(email),
+        ])
+        .await;
+    if let Err(e) = uncounted {
+        tracing::warn!(error = %e, "cannot take back a login attempt");
+    }
+}
+
+/// A password reset is the unlock path: it clears the account-wide failure count (and the
+/// once-per-window lockout notice) of `email`, and the resetting client's own count.
+pub async fn login_unlocked(
+    state: &AppState,
+    email: &EmailAddress,
+    ip: &str,
+) -> Result<(), ApiError> {
+    state
+        .limiter
+        .reset(&[
+            &keys::login_account_failures(email),
+            &keys::login_lockout_notice(email),
+            &keys::login_failures(email, ip),
+        ])
+        .await?;
+    Ok(())
+}
+
+/// Runs `attempt`, a guess of a secret (a password or a code), counted on the failure
+/// counter `key` (at most `KEEL_LOGIN_MAX_FAILURES` per window) **before** it runs, so that
+/// concurrent guesses cannot overrun the limit: 429 when the counter is full. A guess that
+/// `is_wrong` says was wrong stays counted; a success clears the counter; any other outcome
+/// is taken back.
+pub async fn guarded<T, E>(
+    state: &AppState,
+    key: &str,
+    is_wrong: impl FnOnce(&E) -> bool,
+    attempt: impl Future<Output = Result<T, E>>,
+) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
+    let auth = &state.config.auth;
     allowed(
         state
             .limiter
-            .check(key, state.config.auth.login_max_failures)
-            .await?,
-    )
+            .acquire(&[(key, auth.login_max_failures)], auth.rate_window)
+            .await?
+            .decision(),
+    )?;
+    match attempt.await {
+        Ok(value) => {
+            state.limiter.reset(&[key]).await?;
+            Ok(value)
+        }
+        Err(e) if is_wrong(&e) => Err(e.into()),
+        Err(e) => {
+            if let Err(redis) = state.limiter.uncount(&[key]).await {
+                tracing::warn!(error = %redis, "cannot take back a guarded attempt");
+            }
+            Err(e.into())
+        }
+    }
 }
 
-/// Counts one failure under `key` for the window.
-pub async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
-    state
-        .limiter
-        .hit(key, u32::MAX, state.config.auth.rate_window)
-        .await?;
-    Ok(())
+/// Runs `check`, a check of `user`'s password (or code) behind a bearer token, under the
+/// per-user failure limit: after `KEEL_LOGIN_MAX_FAILURES` wrong answers within the window,
+/// 429 (a stolen access token must not become a password oracle). Every password-checking
+/// endpoint behind a bearer token goes through here; `is_wrong` picks out the wrong-password
+/// (and wrong-code) errors of its operation.
+pub async fn password_checked<T, E>(
+    state: &AppState,
+    user: UserId,
+    is_wrong: impl FnOnce(&E) -> bool,
+    check: impl Future<Output = Result<T, E>>,
+) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
+    guarded(state, &keys::password_check_failures(user), is_wrong, check).await
 }

@@ -62,6 +62,8 @@ impl Application {
         let jwt = Arc::new(keel_shared::auth::jwt::JwtKeys::new(
             &config.auth.jwt_keys,
             config.auth.access_ttl,
+            &config.auth.jwt_issuer,
+            &config.auth.jwt_audience,
         ));
         let oauth = keel_shared::oauth::OAuth::new(
             config.oauth.clone(),

@@ -1,5 +1,10 @@
 //! Abuse limits in Redis, shared by every api replica: fixed windows counted atomically.
+//!
+//! Clients are counted by [`client_bucket`]: an IPv4 address alone, an IPv6 address by its
+//! /64 (one host usually holds a whole /64, so counting single IPv6 addresses would give an
+//! attacker 2^64 fresh buckets).
 
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -12,11 +17,11 @@ use crate::redis::{Keys, RedisError, RedisPool};
 /// built here, so two endpoints never share a counter by accident and a key's shape changes
 /// in one place.
 pub mod keys {
-    use super::{EmailAddress, UserId};
+    use super::{EmailAddress, UserId, client_bucket};
 
-    /// Requests from `ip` to `endpoint`.
+    /// Requests from `ip`'s bucket to `endpoint`.
     pub fn per_ip(endpoint: &str, ip: &str) -> String {
-        format!("{endpoint}:ip:{ip}")
+        format!("{endpoint}:ip:{}", client_bucket(ip))
     }
 
     /// Requests about `email` to `endpoint` (emails sent to one address).
@@ -29,14 +34,51 @@ pub mod keys {
         format!("{endpoint}:user:{user}")
     }
 
-    /// Failed logins for `email` from `ip`.
+    /// Failed logins for `email` from `ip`'s bucket.
     pub fn login_failures(email: &EmailAddress, ip: &str) -> String {
-        format!("login-failures:{email}:{ip}")
+        format!("login-failures:{email}:{}", client_bucket(ip))
+    }
+
+    /// Failed logins for `email` from anywhere (the per-account ceiling).
+    pub fn login_account_failures(email: &EmailAddress) -> String {
+        format!("login-failures:{email}")
+    }
+
+    /// Set once per window when `email`'s ceiling trips, so its owner is told once.
+    pub fn login_lockout_notice(email: &EmailAddress) -> String {
+        format!("login-lockout-notice:{email}")
     }
 
     /// Failed second-factor codes for `user`.
     pub fn mfa_failures(user: UserId) -> String {
         format!("mfa-failures:{user}")
+    }
+
+    /// Wrong passwords given by `user` behind a bearer token (password change, account
+    /// deletion, two-factor changes).
+    pub fn password_check_failures(user: UserId) -> String {
+        format!("password-check-failures:{user}")
+    }
+}
+
+/// The bucket a client address is counted in: an IPv4 address (or an IPv4-mapped IPv6 one)
+/// as itself, an IPv6 address as its /64 (`2001:db8:1:2::/64`). A port is dropped; a value
+/// that is no address (`unknown`) is its own bucket.
+pub fn client_bucket(ip: &str) -> String {
+    let addr = ip
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| ip.parse::<SocketAddr>().ok().map(|s| s.ip()));
+    match addr {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        },
+        None => ip.to_owned(),
     }
 }
 
@@ -67,6 +109,69 @@ static HIT: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// Checks every counter and, only when all are under their limits, counts one attempt on
+/// each, in one step: concurrent attempts can never all pass a check made before any of
+/// them is counted. KEYS: the counters; ARGV: window ms, then each counter's limit. Answers
+/// `{0, 0}` when counted, else `{the 1-based counter that is full, its ms left}`.
+static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local window = tonumber(ARGV[1])
+        local full, wait = 0, 0
+        for i, key in ipairs(KEYS) do
+            local n = tonumber(redis.call('GET', key) or '0')
+            if n >= tonumber(ARGV[i + 1]) then
+                local ttl = redis.call('PTTL', key)
+                if ttl < 0 then ttl = window end
+                if ttl > wait then full, wait = i, ttl end
+            end
+        end
+        if full > 0 then return {full, wait} end
+        for _, key in ipairs(KEYS) do
+            if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, window) end
+        end
+        return {0, 0}
+        ",
+    )
+});
+
+/// Takes back one counted attempt from each key that still exists (a key that expired
+/// meanwhile is not recreated).
+static UNCOUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        for _, key in ipairs(KEYS) do
+            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+        end
+        return 0
+        ",
+    )
+});
+
+/// The outcome of [`Limiter::acquire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Every counter had room: the attempt is counted on each.
+    Counted,
+    /// A counter is full: nothing was counted.
+    Refused {
+        /// Which counter (its index in the list given) is full.
+        counter: usize,
+        /// Time left in that counter's window.
+        retry_after: Duration,
+    },
+}
+
+impl Attempt {
+    /// As a [`Decision`].
+    pub fn decision(self) -> Decision {
+        match self {
+            Self::Counted => Decision::Allowed,
+            Self::Refused { retry_after, .. } => Decision::Limited { retry_after },
+        }
+    }
+}
 
 /// Rate limits under one key prefix.
 #[derive(Clone)]
@@ -113,28 +218,94 @@ impl Limiter {
         Ok(decision(ttl))
     }
 
-    /// Whether `name` has already reached `limit` (failures counted with [`Limiter::hit`]).
-    pub async fn check(&self, name: &str, limit: u32) -> Result<Decision, RedisError> {
+    /// Counts an attempt against every `(name, limit)` counter at once, before the attempt
+    /// is made ("count first"): refused, counting nothing, when any counter already holds its
+    /// limit. An attempt that turns out not to be a failure is taken back with
+    /// [`Limiter::uncount`] or [`Limiter::reset`].
+    pub async fn acquire(
+        &self,
+        counters: &[(&str, u32)],
+        window: Duration,
+    ) -> Result<Attempt, RedisError> {
         let mut conn = self.redis.get().await?;
-        let (count, ttl): (Option<u32>, i64) = redis::pipe()
-            .get(self.key(name))
-            .pttl(self.key(name))
-            .query_async(&mut *conn)
-            .await?;
-        Ok(if count.unwrap_or(0) >= limit {
-            decision(ttl.max(1))
-        } else {
-            Decision::Allowed
+        let mut call = ACQUIRE.prepare_invoke();
+        call.arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+        for (name, limit) in counters {
+            call.key(self.key(name)).arg(*limit);
+        }
+        let (full, ttl_ms): (usize, i64) = call.invoke_async(&mut *conn).await?;
+        Ok(match (full.checked_sub(1), decision(ttl_ms.max(1))) {
+            (Some(counter), Decision::Limited { retry_after }) => Attempt::Refused {
+                counter,
+                retry_after,
+            },
+            _ => Attempt::Counted,
         })
     }
 
-    /// Forgets `name`'s count (a successful login clears its failures).
-    pub async fn reset(&self, name: &str) -> Result<(), RedisError> {
+    /// Takes back one attempt counted by [`Limiter::acquire`] on each of `names`.
+    pub async fn uncount(&self, names: &[&str]) -> Result<(), RedisError> {
         let mut conn = self.redis.get().await?;
-        let _: () = redis::cmd("DEL")
+        let mut call = UNCOUNT.prepare_invoke();
+        for name in names {
+            call.key(self.key(name));
+        }
+        let _: i64 = call.invoke_async(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Marks `name` for the window; `true` only for the first caller in the window (a
+    /// once-per-window notice).
+    pub async fn first_in_window(&self, name: &str, window: Duration) -> Result<bool, RedisError> {
+        let mut conn = self.redis.get().await?;
+        let set: Option<String> = redis::cmd("SET")
             .arg(self.key(name))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
             .query_async(&mut *conn)
             .await?;
+        Ok(set.is_some())
+    }
+
+    /// Forgets the counts of `names` (a successful login clears its failures).
+    pub async fn reset(&self, names: &[&str]) -> Result<(), RedisError> {
+        let mut conn = self.redis.get().await?;
+        let mut del = redis::cmd("DEL");
+        for name in names {
+            del.arg(self.key(name));
+        }
+        let _: () = del.query_async(&mut *conn).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_bucket;
+
+    #[test]
+    fn ipv6_addresses_are_counted_per_64() {
+        assert_eq!(client_bucket("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(client_bucket("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_bucket("[2001:db8:1:2::9]:443"), "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn ipv4_addresses_are_counted_alone_even_when_mapped_or_with_a_port() {
+        assert_eq!(client_bucket("192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_bucket("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_bucket("192.0.2.1:5000"), "192.0.2.1");
+        assert_ne!(client_bucket("192.0.2.2"), "192.0.2.1");
+    }
+
+    #[test]
+    fn a_value_that_is_no_address_is_its_own_bucket() {
+        assert_eq!(client_bucket("unknown"), "unknown");
     }
 }

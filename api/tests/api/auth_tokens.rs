@@ -71,12 +71,28 @@ async fn protected_endpoints_refuse_bad_tokens_with_401_and_www_authenticate() {
                 secrecy::SecretString::from("a-completely-different-signing-secret!!"),
             )],
             std::time::Duration::from_secs(900),
+            "keel",
+            "keel-api",
         );
         keys.issue(
             keel_shared::domain::UserId::new(),
             keel_shared::domain::SessionId::new(),
         )
         .expect("issue")
+    };
+    // The right key and claims, but minted for another service sharing the key.
+    let other_audience = {
+        let key = [(
+            "k0".to_owned(),
+            secrecy::SecretString::from(keel_shared::config::DEVELOPMENT_SECRET_KEY),
+        )];
+        let ttl = std::time::Duration::from_secs(900);
+        let ours = keel_shared::auth::jwt::JwtKeys::new(&key, ttl, "keel", "keel-api");
+        let claims = ours
+            .verify(&access)
+            .expect("the app signs with the test key");
+        let theirs = keel_shared::auth::jwt::JwtKeys::new(&key, ttl, "keel", "another-service");
+        theirs.issue(claims.sub, claims.sid).expect("issue")
     };
     let tampered = format!("{}x", &access[..access.len() - 1]);
 
@@ -85,6 +101,7 @@ async fn protected_endpoints_refuse_bad_tokens_with_401_and_www_authenticate() {
         ("not bearer", Some(format!("Basic {access}"))),
         ("malformed", Some("Bearer abc.def".to_owned())),
         ("forged", Some(format!("Bearer {forged}"))),
+        ("other audience", Some(format!("Bearer {other_audience}"))),
         ("tampered", Some(format!("Bearer {tampered}"))),
     ] {
         let mut req = app.client.get(app.url("/api/v1/users/me"));
@@ -278,4 +295,52 @@ async fn a_successful_login_clears_the_failure_count() {
             .await;
         assert_eq!(res.status(), 401);
     }
+}
+
+#[tokio::test]
+async fn a_refresh_after_the_idle_timeout_fails_but_use_keeps_a_session_alive() {
+    let app = spawn_app_with(&[("KEEL_SESSION_IDLE_TIMEOUT_SECS", "2")]).await;
+    let (_, mut refresh) = app.signed_in_user("ada@example.com").await;
+    let rotate = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/auth/refresh", json!({"refresh_token": token}))
+                .await
+        }
+    };
+
+    // Used every 1.2 s: 3.6 s in all, longer than the idle timeout.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let res = rotate(refresh).await;
+        assert_eq!(res.status(), 200, "used within the idle window");
+        let body: Value = res.json().await.expect("json");
+        refresh = body["refresh_token"].as_str().expect("r").to_owned();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let idle = rotate(refresh).await;
+
+    assert_eq!(idle.status(), 401);
+}
+
+#[tokio::test]
+async fn a_refresh_after_the_absolute_lifetime_fails_however_much_the_session_is_used() {
+    let app = spawn_app_with(&[("KEEL_SESSION_ABSOLUTE_TIMEOUT_SECS", "3")]).await;
+    let (_, mut refresh) = app.signed_in_user("ada@example.com").await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        let res = app
+            .post_json("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
+            .await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 200 {
+            let body: Value = res.json().await.expect("json");
+            refresh = body["refresh_token"].as_str().expect("r").to_owned();
+        }
+    }
+
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert_eq!(statuses[3], 401, "{statuses:?}");
 }

@@ -41,6 +41,23 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// [`TestApp::post_json`] as if from client `ip`, forwarded by a proxy (the app must be
+    /// from [`spawn_app_trusting_forwarded`]).
+    pub async fn post_json_from(
+        &self,
+        ip: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("x-forwarded-for", ip)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -267,6 +284,15 @@ impl Drop for TestApp {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// An api that takes the client address from `X-Forwarded-For` (see
+/// [`TestApp::post_json_from`]), plus `overrides`. The one place that knows which setting
+/// makes the api believe the header: change it here when that setting changes.
+pub async fn spawn_app_trusting_forwarded(overrides: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![("KEEL_TRUST_FORWARDED_FOR", "true")];
+    vars.extend_from_slice(overrides);
+    spawn_app_with(&vars).await
 }
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {

@@ -13,6 +13,7 @@ mod guide;
 mod health;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod oauth;
 mod openapi;
 mod outages;

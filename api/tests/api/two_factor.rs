@@ -161,6 +161,29 @@ async fn wrong_codes_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn concurrent_wrong_codes_cannot_overrun_the_limit() {
+    let app = spawn_app().await;
+    user_with_2fa(&app).await;
+    let mfa = mfa_token(&app).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login/2fa"));
+        let body = json!({"mfa_token": mfa, "code": "000000"});
+        tasks.spawn(async move {
+            let res = client.post(url).json(&body).send().await.expect("sent");
+            res.status().as_u16()
+        });
+    }
+
+    let statuses = tasks.join_all().await;
+
+    let wrong = statuses.iter().filter(|s| **s == 422).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!((1..=5).contains(&wrong), "{statuses:?}");
+    assert_eq!(wrong + limited, 20, "{statuses:?}");
+}
+
+#[tokio::test]
 async fn enabling_twice_or_without_setup_is_a_conflict_and_a_bad_code_is_refused() {
     let app = spawn_app().await;
     let (access, _) = app.signed_in_user("ada@example.com").await;

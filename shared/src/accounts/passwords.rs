@@ -51,13 +51,14 @@ impl Accounts {
 
     /// Uses a reset link: sets the new password and signs out every session. The link proves
     /// the caller owns the address, so provider links that were not made through a verified
-    /// email are removed too (someone else may have made them).
+    /// email are removed too (someone else may have made them). Returns the account (the api
+    /// clears its login limits: a reset is the unlock path).
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         token: &str,
         new_password: &str,
-    ) -> Result<(), ResetPasswordError> {
+    ) -> Result<users::User, ResetPasswordError> {
         if !tokens::is_well_formed(token) {
             return Err(ResetPasswordError::InvalidToken);
         }
@@ -72,7 +73,7 @@ impl Accounts {
         set_password(&tx, &user, &parse_new(&user, new_password)?, None).await?;
         users::unlink_unverified_identities(&tx, user.id).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(user)
     }
 
     /// Changes the password of a signed-in user and signs out their other sessions.

@@ -74,7 +74,7 @@ pub(super) async fn open_session(
         &tokens::hash(&refresh_token),
         user_agent.as_deref(),
         client.ip.as_deref(),
-        config.auth.refresh_ttl,
+        config.auth.session_absolute_timeout,
     )
     .await?;
     let email = Email::NewLogin {
@@ -112,6 +112,26 @@ impl Accounts {
         Ok(outcome)
     }
 
+    /// Tells the owner of `email`, if it has an account, that password sign-in is paused for
+    /// up to `pause` (the per-account failure ceiling tripped). Silent for unknown addresses,
+    /// so the caller answers the same either way.
+    #[tracing::instrument(skip_all)]
+    pub async fn notify_lockout(
+        &self,
+        email: &EmailAddress,
+        pause: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let client = self.db.get().await?;
+        if let Some(user) = users::by_email(&client, email.as_str()).await? {
+            let notice = Email::AccountLocked {
+                name: user.name.clone(),
+                minutes: pause.as_secs().div_ceil(60),
+            };
+            send(&client, "account-locked", &user.email, notice).await?;
+        }
+        Ok(())
+    }
+
     /// After the first factor: a session, or an MFA token when two-factor authentication is
     /// on.
     pub(super) async fn finish_login(
@@ -130,7 +150,8 @@ impl Accounts {
     }
 
     /// Rotates a refresh token: the old one stops working, a new pair is returned.
-    /// Presenting an already-used token revokes its session.
+    /// Presenting an already-used token revokes its session. A session past its absolute
+    /// lifetime, or idle (not refreshed) for `KEEL_SESSION_IDLE_TIMEOUT_SECS`, is over.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
         if !tokens::is_well_formed(refresh_token) {
@@ -139,8 +160,13 @@ impl Accounts {
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
         let new_token = tokens::generate();
-        let outcome =
-            sessions::rotate(&tx, &tokens::hash(refresh_token), &tokens::hash(&new_token)).await?;
+        let outcome = sessions::rotate(
+            &tx,
+            &tokens::hash(refresh_token),
+            &tokens::hash(&new_token),
+            self.config.auth.session_idle_timeout,
+        )
+        .await?;
         tx.commit().await?;
         match outcome {
             Presented::Invalid => Err(RefreshError::InvalidToken),

@@ -1,7 +1,9 @@
 //! Access tokens: JWT signed with HS256 (pinned: no other algorithm is accepted). The header's
 //! `kid` names the key; the first configured key signs, every configured key verifies, so a key
 //! is rotated by adding a new one first and removing the old one after the access-token
-//! lifetime.
+//! lifetime. Every token names its issuer (`iss`) and audience (`aud`), and only tokens
+//! naming the configured ones verify, so a token minted for another service under a shared
+//! key is refused.
 
 use std::time::Duration;
 
@@ -17,6 +19,10 @@ pub struct Claims {
     pub sub: UserId,
     /// The session (refresh-token family) it belongs to.
     pub sid: SessionId,
+    /// The issuer (`KEEL_JWT_ISSUER`).
+    pub iss: String,
+    /// The audience (`KEEL_JWT_AUDIENCE`).
+    pub aud: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Expires at (Unix seconds).
@@ -26,7 +32,8 @@ pub struct Claims {
 /// Why a token was refused (all answered as 401; the variant is for logs and tests).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not a JWT, or no/unknown `kid`, or another algorithm.
+    /// Not a JWT, or no/unknown `kid`, or another algorithm, or a missing or foreign `iss`
+    /// or `aud`.
     #[error("malformed token")]
     Malformed,
     /// Signature does not verify.
@@ -42,6 +49,8 @@ pub enum TokenError {
 pub struct JwtKeys {
     keys: Vec<(String, EncodingKey, DecodingKey)>,
     ttl: Duration,
+    issuer: String,
+    audience: String,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -50,13 +59,21 @@ impl std::fmt::Debug for JwtKeys {
         f.debug_struct("JwtKeys")
             .field("kids", &kids)
             .field("ttl", &self.ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
             .finish()
     }
 }
 
 impl JwtKeys {
-    /// Keys as `(kid, secret)`, the first one signing; tokens live `ttl`.
-    pub fn new(keys: &[(String, SecretString)], ttl: Duration) -> Self {
+    /// Keys as `(kid, secret)`, the first one signing; tokens live `ttl` and carry (and
+    /// must carry) `issuer` and `audience`.
+    pub fn new(
+        keys: &[(String, SecretString)],
+        ttl: Duration,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
         Self {
             keys: keys
                 .iter()
@@ -70,6 +87,8 @@ impl JwtKeys {
                 })
                 .collect(),
             ttl,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
         }
     }
 
@@ -92,6 +111,8 @@ impl JwtKeys {
         let claims = Claims {
             sub: user,
             sid: session,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(900),
         };
@@ -100,7 +121,8 @@ impl JwtKeys {
         jsonwebtoken::encode(&header, &claims, key)
     }
 
-    /// Verifies `token`: pinned algorithm, known `kid`, signature, expiry (no leeway).
+    /// Verifies `token`: pinned algorithm, known `kid`, signature, expiry (no leeway),
+    /// issuer and audience.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::HS256 {
@@ -114,7 +136,9 @@ impl JwtKeys {
             .ok_or(TokenError::Malformed)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
         jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
@@ -134,7 +158,7 @@ mod tests {
             .iter()
             .map(|(k, s)| ((*k).to_owned(), SecretString::from((*s).to_owned())))
             .collect();
-        JwtKeys::new(&pairs, Duration::from_secs(900))
+        JwtKeys::new(&pairs, Duration::from_secs(900), "keel", "keel-api")
     }
 
     const A: &str = "a-secret-of-at-least-thirty-two-bytes!!";
@@ -148,6 +172,10 @@ mod tests {
             .verify(&k.issue(user, session).expect("issue"))
             .expect("verify");
         assert_eq!((claims.sub, claims.sid), (user, session));
+        assert_eq!(
+            (claims.iss.as_str(), claims.aud.as_str()),
+            ("keel", "keel-api")
+        );
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
@@ -177,10 +205,42 @@ mod tests {
         let k = JwtKeys::new(
             &[("k1".into(), SecretString::from(A))],
             Duration::from_secs(0),
+            "keel",
+            "keel-api",
         );
         let token = k.issue(UserId::new(), SessionId::new()).expect("issue");
         std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(k.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_for_another_issuer_or_audience_is_refused_under_the_same_key() {
+        let ours = keys(&[("k1", A)]);
+        let pairs = [("k1".to_owned(), SecretString::from(A))];
+        let ttl = Duration::from_secs(900);
+        for other in [
+            JwtKeys::new(&pairs, ttl, "keel", "billing-service"),
+            JwtKeys::new(&pairs, ttl, "someone-else", "keel-api"),
+        ] {
+            let token = other.issue(UserId::new(), SessionId::new()).expect("issue");
+            assert_eq!(ours.verify(&token), Err(TokenError::Malformed), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_issuer_and_audience_is_refused() {
+        let claims = serde_json::json!({
+            "sub": UserId::new(), "sid": SessionId::new(),
+            "iat": chrono::Utc::now().timestamp(), "exp": chrono::Utc::now().timestamp() + 900,
+        });
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(A.as_bytes()))
+            .expect("encode");
+        assert_eq!(
+            keys(&[("k1", A)]).verify(&token),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]

@@ -36,8 +36,20 @@ impl FromStr for AppEnv {
 }
 
 impl AppEnv {
-    /// `APP_ENV`, development when unset.
+    /// `APP_ENV`, development when unset — unless `KEEL_SECRET_KEY` holds a real secret (not
+    /// the development key): a deployment that forgot `APP_ENV` would otherwise run with
+    /// every production check off, so it refuses to start naming `APP_ENV` instead.
     pub(super) fn from_vars(v: &Vars) -> Result<Self, ConfigError> {
+        if v.get("APP_ENV").is_none()
+            && v.get("KEEL_SECRET_KEY")
+                .is_some_and(|key| key != DEVELOPMENT_SECRET_KEY)
+        {
+            return Err(ConfigError::new(
+                "APP_ENV",
+                "must be set when KEEL_SECRET_KEY is set to a real secret: `production` for a \
+                 deployment (unset means development, which skips the production checks)",
+            ));
+        }
         v.parse_or("APP_ENV", Self::Development)
     }
 }
@@ -63,6 +75,20 @@ mod tests {
         assert_eq!(AppEnv::from_vars(&Vars::of(&[])), Ok(AppEnv::Development));
         let test = Vars::of(&[("APP_ENV", "test")]);
         assert_eq!(AppEnv::from_vars(&test), Ok(AppEnv::Test));
+    }
+
+    #[test]
+    fn an_unset_app_env_with_a_real_secret_key_is_refused() {
+        let vars = Vars::of(&[("KEEL_SECRET_KEY", "0123456789abcdef0123456789abcdef")]);
+        let err = AppEnv::from_vars(&vars).expect_err("must not mean development");
+        assert_eq!(err.var, "APP_ENV");
+        let dev_key = Vars::of(&[("KEEL_SECRET_KEY", DEVELOPMENT_SECRET_KEY)]);
+        assert_eq!(AppEnv::from_vars(&dev_key), Ok(AppEnv::Development));
+        let explicit = Vars::of(&[
+            ("APP_ENV", "development"),
+            ("KEEL_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ]);
+        assert_eq!(AppEnv::from_vars(&explicit), Ok(AppEnv::Development));
     }
 
     #[test]

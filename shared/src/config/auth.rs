@@ -13,13 +13,26 @@ pub struct AuthConfig {
     /// `KEEL_JWT_KEYS`: `kid=secret` pairs separated by `,`; the first signs, all verify.
     /// Unset: one key, `k0`, with `KEEL_SECRET_KEY`.
     pub jwt_keys: Vec<(String, SecretString)>,
+    /// `KEEL_JWT_ISSUER`: the `iss` claim of access tokens, required on every token.
+    pub jwt_issuer: String,
+    /// `KEEL_JWT_AUDIENCE`: the `aud` claim of access tokens, required on every token.
+    pub jwt_audience: String,
     /// `KEEL_ACCESS_TOKEN_TTL_SECS`: access-token lifetime.
     pub access_ttl: Duration,
-    /// `KEEL_REFRESH_TOKEN_TTL_DAYS`: session (refresh-token) lifetime.
-    pub refresh_ttl: Duration,
-    /// `KEEL_LOGIN_MAX_FAILURES`: failed logins per account and IP within the window before
-    /// 429.
+    /// `KEEL_SESSION_ABSOLUTE_TIMEOUT_SECS`: a session (refresh-token family) ends this long
+    /// after the login, however much it is used.
+    pub session_absolute_timeout: Duration,
+    /// `KEEL_SESSION_IDLE_TIMEOUT_SECS`: a session whose refresh token was not used for this
+    /// long ends.
+    pub session_idle_timeout: Duration,
+    /// `KEEL_LOGIN_MAX_FAILURES`: failed logins per account and client (IPv6: per /64) within
+    /// the window before 429; also wrong second-factor codes per account and wrong passwords
+    /// per user behind a bearer token.
     pub login_max_failures: u32,
+    /// `KEEL_LOGIN_ACCOUNT_MAX_FAILURES`: failed logins per account from all clients together
+    /// within the window before 429 (the account is locked until the window ends or its
+    /// password is reset; its owner is told by email).
+    pub login_account_max_failures: u32,
     /// `KEEL_RATE_LIMIT_WINDOW_SECS`: the window of every abuse limit.
     pub rate_window: Duration,
     /// `KEEL_RATE_LIMIT_PER_IP`: requests per IP within the window to each limited endpoint
@@ -42,11 +55,17 @@ impl AuthConfig {
         };
         Ok(Self {
             jwt_keys,
+            jwt_issuer: v.get_or("KEEL_JWT_ISSUER", "keel").to_owned(),
+            jwt_audience: v.get_or("KEEL_JWT_AUDIENCE", "keel-api").to_owned(),
             access_ttl: v.secs_at_least_one("KEEL_ACCESS_TOKEN_TTL_SECS", 900)?,
-            refresh_ttl: Duration::from_secs(
-                v.parse_or::<u64>("KEEL_REFRESH_TOKEN_TTL_DAYS", 30)?.max(1) * 86_400,
-            ),
+            session_absolute_timeout: v
+                .secs_at_least_one("KEEL_SESSION_ABSOLUTE_TIMEOUT_SECS", 30 * 86_400)?,
+            session_idle_timeout: v
+                .secs_at_least_one("KEEL_SESSION_IDLE_TIMEOUT_SECS", 7 * 86_400)?,
             login_max_failures: v.parse_or::<u32>("KEEL_LOGIN_MAX_FAILURES", 5)?.max(1),
+            login_account_max_failures: v
+                .parse_or::<u32>("KEEL_LOGIN_ACCOUNT_MAX_FAILURES", 20)?
+                .max(1),
             rate_window: v.secs_at_least_one("KEEL_RATE_LIMIT_WINDOW_SECS", 900)?,
             per_ip_limit: v.parse_or::<u32>("KEEL_RATE_LIMIT_PER_IP", 50)?.max(1),
             trust_forwarded_for: v.parse_or("KEEL_TRUST_FORWARDED_FOR", false)?,
@@ -122,20 +141,30 @@ mod tests {
     fn lifetimes_and_limits_default_and_zero_reads_as_one() {
         let c = accepted(auth, &[]);
         assert_eq!(c.access_ttl, Duration::from_secs(900));
-        assert_eq!(c.refresh_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.session_absolute_timeout, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(7 * 86_400));
         assert_eq!((c.login_max_failures, c.per_ip_limit), (5, 50));
+        assert_eq!(c.login_account_max_failures, 20);
+        assert_eq!(
+            (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
+            ("keel", "keel-api")
+        );
         assert!(!c.trust_forwarded_for);
         let c = accepted(
             auth,
             &[
                 ("KEEL_ACCESS_TOKEN_TTL_SECS", "0"),
-                ("KEEL_REFRESH_TOKEN_TTL_DAYS", "0"),
+                ("KEEL_SESSION_ABSOLUTE_TIMEOUT_SECS", "0"),
+                ("KEEL_SESSION_IDLE_TIMEOUT_SECS", "0"),
                 ("KEEL_LOGIN_MAX_FAILURES", "0"),
+                ("KEEL_LOGIN_ACCOUNT_MAX_FAILURES", "0"),
             ],
         );
         assert_eq!(c.access_ttl, Duration::from_secs(1));
-        assert_eq!(c.refresh_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.session_absolute_timeout, Duration::from_secs(1));
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(1));
         assert_eq!(c.login_max_failures, 1);
+        assert_eq!(c.login_account_max_failures, 1);
     }
 
     #[test]

@@ -68,7 +68,8 @@ impl ConfigError {
 pub struct Config {
     /// `APP_ENV`: which environment this is, and so which defaults and checks apply.
     pub env: AppEnv,
-    /// `KEEL_SECRET_KEY`: the key later used to sign tokens. At least 32 bytes in production.
+    /// `KEEL_SECRET_KEY`: derives the sealing keys (and signs tokens when `KEEL_JWT_KEYS` is
+    /// unset, outside production). At least 32 bytes in production.
     pub secret_key: SecretString,
     /// Logging: the `RUST_LOG` filter and the line format.
     pub log: LogConfig,
@@ -306,6 +307,7 @@ mod tests {
     fn debug_output_hides_every_secret() {
         const STRONG_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
         let c = Config::from_vars([
+            ("APP_ENV", "development"),
             ("KEEL_SECRET_KEY", STRONG_KEY),
             ("DATABASE_URL", "postgres://app:hunter2@db/keel"),
             ("REDIS_URL", "redis://:redispass@cache:6379"),

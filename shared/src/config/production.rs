@@ -39,6 +39,17 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
     }
     for (kid, secret) in &config.auth.jwt_keys {
         let secret = secret.expose_secret();
+        if secret == key {
+            // Unset KEEL_JWT_KEYS falls back to KEEL_SECRET_KEY, which also derives the
+            // sealing keys: one leak (a token-signing host) would open the TOTP secrets.
+            return Err(ConfigError::new(
+                "KEEL_JWT_KEYS",
+                format!(
+                    "key {kid} is KEEL_SECRET_KEY; production needs its own JWT keys \
+                     (KEEL_JWT_KEYS=k1=<32+ random bytes>)"
+                ),
+            ));
+        }
         if secret.len() < 32 || secret == DEVELOPMENT_SECRET_KEY {
             return Err(ConfigError::new(
                 "KEEL_JWT_KEYS",
@@ -71,6 +82,7 @@ mod tests {
     use super::*;
 
     const STRONG_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    const JWT_KEYS: (&str, &str) = ("KEEL_JWT_KEYS", "k1=fedcba9876543210fedcba9876543210fedc");
     const REAL_SMTP: (&str, &str) = ("SMTP_URL", "smtps://user:pw@smtp.example.com:465");
 
     /// A production configuration from `extra` on top of `APP_ENV=production`.
@@ -122,8 +134,25 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_jwt_keys_that_are_the_secret_key() {
+        let unset = production(&[("KEEL_SECRET_KEY", STRONG_KEY), REAL_SMTP]).expect_err("unset");
+        assert_eq!(unset.var, "KEEL_JWT_KEYS");
+        assert!(unset.problem.contains("k0 is KEEL_SECRET_KEY"), "{unset}");
+        let same = format!("k0=abc-other-key-of-enough-length-000000,k1={STRONG_KEY}");
+        let err = Config::from_vars([
+            ("APP_ENV", "production"),
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            ("KEEL_JWT_KEYS", same.as_str()),
+            REAL_SMTP,
+        ])
+        .expect_err("same key listed");
+        assert_eq!(err.var, "KEEL_JWT_KEYS");
+        assert!(err.problem.contains("k1 is KEEL_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
     fn production_requires_a_real_smtp_server() {
-        let err = production(&[("KEEL_SECRET_KEY", STRONG_KEY)]).expect_err("must fail");
+        let err = production(&[("KEEL_SECRET_KEY", STRONG_KEY), JWT_KEYS]).expect_err("must fail");
         assert_eq!(err.var, "SMTP_URL");
     }
 
@@ -137,6 +166,7 @@ mod tests {
                 ("KEEL_SECRET_KEY", STRONG_KEY),
                 ("DATABASE_URL", url),
                 REAL_SMTP,
+                JWT_KEYS,
             ])
             .expect_err(url);
             assert_eq!(err.var, "DATABASE_URL", "{url}");
@@ -148,6 +178,7 @@ mod tests {
         let c = production(&[
             ("KEEL_SECRET_KEY", STRONG_KEY),
             REAL_SMTP,
+            JWT_KEYS,
             ("DATABASE_URL", "postgres://app:Xk29vLq8a@db/keel"),
         ])
         .expect("valid");
@@ -158,6 +189,7 @@ mod tests {
     #[test]
     fn development_allows_what_production_refuses() {
         let c = Config::from_vars([
+            ("APP_ENV", "development"),
             ("KEEL_SECRET_KEY", "short"),
             ("DATABASE_URL", "postgres://app:postgres@db/keel"),
         ])

@@ -72,21 +72,25 @@ pub enum Presented {
 }
 
 /// Rotates `token_hash` to `new_hash` (call inside a transaction). A reused token revokes
-/// the whole session.
+/// the whole session; a session not used for `idle` (since its login or its last rotation)
+/// is over, like an expired one.
 pub async fn rotate(
     c: &impl GenericClient,
     token_hash: &TokenHash,
     new_hash: &TokenHash,
+    idle: Duration,
 ) -> Result<Presented, tokio_postgres::Error> {
+    let idle_secs = f64::from(u32::try_from(idle.as_secs()).unwrap_or(u32::MAX));
     let stmt = c
         .prepare_cached(
             "SELECT t.session_id, t.used_at IS NOT NULL, s.user_id,
                     s.revoked_at IS NULL AND s.expires_at > now()
+                    AND s.last_used_at > now() - make_interval(secs => $2)
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
              WHERE t.token_hash = $1 FOR UPDATE OF t, s",
         )
         .await?;
-    let Some(row) = c.query_opt(&stmt, &[&token_hash]).await? else {
+    let Some(row) = c.query_opt(&stmt, &[&token_hash, &idle_secs]).await? else {
         return Ok(Presented::Invalid);
     };
     let (session, used, user, active): (SessionId, bool, UserId, bool) =

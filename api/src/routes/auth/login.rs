@@ -2,14 +2,13 @@
 
 use actix_web::{HttpResponse, post, web};
 use keel_shared::accounts::LoginError;
-use keel_shared::ratelimit::keys;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::types::{LoginResponse, parse_email};
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
-use crate::limits::{check_failures, limit_ip, record_failure};
+use crate::limits::{count_login, limit_ip, login_succeeded, uncount_login};
 use crate::state::AppState;
 
 /// Credentials.
@@ -27,8 +26,11 @@ pub struct LoginRequest {
 /// Sign in.
 ///
 /// Returns a short-lived access token and a refresh token. After
-/// `KEEL_LOGIN_MAX_FAILURES` failures for one account from one IP within the window, answers
-/// 429 until the window ends.
+/// `KEEL_LOGIN_MAX_FAILURES` failures for one account from one client (IPv6: one /64), or
+/// `KEEL_LOGIN_ACCOUNT_MAX_FAILURES` from all clients together, within the window, answers
+/// 429 until the window ends (a password reset lifts the account-wide lock; the owner is
+/// emailed when it trips). Attempts are counted before the password is checked, so
+/// concurrent guesses cannot overrun the limits.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_login",
@@ -36,7 +38,7 @@ pub struct LoginRequest {
     responses(
         (status = 200, description = "Signed in (tokens), or the second factor is needed (`mfa_required`; complete at `/auth/login/2fa`).", body = LoginResponse),
         (status = 401, description = "Unknown email or wrong password, never saying which (`invalid_credentials`).", body = Problem),
-        (status = 422, description = "`email` is not an email address.", body = Problem),
+        (status = 422, description = "`email` is not an email address (`invalid_field`).", body = Problem),
         (status = 429, description = "Too many failures or requests (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
@@ -49,23 +51,24 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "login", &client.ip).await?;
     let email = parse_email(&body.email)?;
-    let failures = keys::login_failures(&email, &client.ip);
-    check_failures(&state, &failures).await?;
+    count_login(&state, &email, &client.ip).await?;
     match state
         .accounts
         .login(&email, &body.password, &client.meta())
         .await
     {
         Ok(outcome) => {
-            state.limiter.reset(&failures).await?;
+            login_succeeded(&state, &email, &client.ip).await?;
             Ok(HttpResponse::Ok().json(LoginResponse::from(outcome)))
         }
         Err(LoginError::InvalidCredentials) => {
             // deploy/fail2ban/filter.d/keel-auth.conf matches this line: keep it stable.
             tracing::warn!(client.ip = %client.ip, "authentication failure");
-            record_failure(&state, &failures).await?;
             Err(ApiError::InvalidCredentials)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            uncount_login(&state, &email, &client.ip).await;
+            Err(e.into())
+        }
     }
 }

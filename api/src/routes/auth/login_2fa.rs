@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::types::TokenResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::ClientInfo;
-use crate::limits::{check_failures, limit_ip, record_failure};
+use crate::limits::{guarded, limit_ip};
 use crate::state::AppState;
 
 /// The second step of a login.
@@ -33,14 +33,15 @@ pub struct Login2faRequest {
 /// Complete a login with the second factor.
 ///
 /// Accepts a TOTP code (once per 30-second step, ±1 step of clock skew) or a recovery code.
-/// After `KEEL_LOGIN_MAX_FAILURES` wrong codes for an account within the window, answers 429.
+/// After `KEEL_LOGIN_MAX_FAILURES` wrong codes for an account within the window, answers 429
+/// (counted before the code is checked, so concurrent guesses cannot overrun it).
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_login_2fa",
     request_body = Login2faRequest,
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
-        (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which.", body = Problem),
+        (status = 422, description = "The MFA token or the code is wrong, used or expired; `errors` names which (`invalid_field`).", body = Problem),
         (status = 429, description = "Too many wrong codes, or requests from this IP (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
@@ -59,26 +60,17 @@ pub async fn login_2fa(
         });
     }
     let user = state.accounts.mfa_token_user(&body.mfa_token).await?;
-    let failures = keys::mfa_failures(user);
-    check_failures(&state, &failures).await?;
-    match state
-        .accounts
-        .complete_login(
+    let pair = guarded(
+        &state,
+        &keys::mfa_failures(user),
+        |e| matches!(e, SecondFactorError::InvalidCode),
+        state.accounts.complete_login(
             &body.mfa_token,
             body.code.as_deref(),
             body.recovery_code.as_deref(),
             &client.meta(),
-        )
-        .await
-    {
-        Ok(pair) => {
-            state.limiter.reset(&failures).await?;
-            Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
-        }
-        Err(SecondFactorError::InvalidCode) => {
-            record_failure(&state, &failures).await?;
-            Err(SecondFactorError::InvalidCode.into())
-        }
-        Err(e) => Err(e.into()),
-    }
+        ),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
 }

@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 use super::types::{OAUTH_COOKIE, OAuthProvider};
 use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::limits::limit_ip;
 use crate::state::AppState;
 
 /// Where to send the browser.
@@ -36,14 +38,17 @@ pub struct AuthorizeResponse {
     responses(
         (status = 200, description = "The authorization URL.", body = AuthorizeResponse),
         (status = 404, description = "No such provider, or it is not configured (`not_found`).", body = Problem),
+        (status = 429, description = "Too many requests from this IP (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[get("/api/v1/auth/oauth/{provider}/authorize")]
 #[tracing::instrument(skip_all, fields(oauth.provider = %path))]
 pub async fn oauth_authorize(
     state: web::Data<AppState>,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_ip(&state, "oauth-authorize", &client.ip).await?;
     let provider = state
         .oauth
         .provider(&path)

@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/password/change`.
 
 use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::ChangePasswordError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::password_checked;
 use crate::state::AppState;
 
 /// The current and the new password.
@@ -31,7 +33,8 @@ pub struct PasswordChangeRequest {
     responses(
         (status = 204, description = "Changed."),
         (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
-        (status = 422, description = "`current` is wrong or `new` breaks a rule.", body = Problem),
+        (status = 422, description = "`current` is wrong or `new` breaks a rule (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many wrong passwords for this user (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/password/change")]
@@ -41,9 +44,14 @@ pub async fn password_change(
     auth: AuthUser,
     body: web::Json<PasswordChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .accounts
-        .change_password(&auth.user, auth.session, &body.current, &body.new)
-        .await?;
+    password_checked(
+        &state,
+        auth.user.id,
+        |e| matches!(e, ChangePasswordError::WrongPassword),
+        state
+            .accounts
+            .change_password(&auth.user, auth.session, &body.current, &body.new),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,10 +1,13 @@
 //! `POST /api/v1/auth/password/reset`.
 
 use actix_web::{HttpResponse, post, web};
+use keel_shared::domain::EmailAddress;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
+use crate::extract::ClientInfo;
+use crate::limits::login_unlocked;
 use crate::state::AppState;
 
 /// A reset token and the new password.
@@ -26,7 +29,8 @@ pub struct PasswordResetRequest {
 
 /// Reset the password.
 ///
-/// Sets the new password and signs out every session of the account.
+/// Sets the new password and signs out every session of the account. It also lifts a login
+/// lock: the account-wide failure count is cleared.
 #[utoipa::path(
     tag = "auth",
     operation_id = "post_auth_password_reset",
@@ -40,11 +44,15 @@ pub struct PasswordResetRequest {
 #[tracing::instrument(skip_all)]
 pub async fn password_reset(
     state: web::Data<AppState>,
+    client: ClientInfo,
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    let user = state
         .accounts
         .reset_password(&body.token, &body.new_password)
         .await?;
+    if let Ok(email) = EmailAddress::parse(&user.email) {
+        login_unlocked(&state, &email, &client.ip).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -36,7 +36,7 @@ pub struct RegisterRequest {
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "Accepted; a verification email is on its way if the address can be used.", body = Accepted),
-        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
+        (status = 422, description = "A field breaks a rule; `errors` names it (`invalid_field`).", body = Problem),
         (status = 429, description = "Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]

@@ -18,7 +18,7 @@ use crate::state::AppState;
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted.", body = Accepted),
-        (status = 422, description = "`email` is not an email address.", body = Problem),
+        (status = 422, description = "`email` is not an email address (`invalid_field`).", body = Problem),
         (status = 429, description = "Too many requests from this IP or for this address (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]

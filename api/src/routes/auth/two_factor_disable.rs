@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/2fa/disable`.
 
 use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::DisableTwoFactorError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::password_checked;
 use crate::state::AppState;
 
 /// Password and a current code.
@@ -33,7 +35,8 @@ pub struct TwoFactorDisableRequest {
         (status = 204, description = "Disabled; the secret and recovery codes are deleted."),
         (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 409, description = "Two-factor authentication is not enabled (`two_factor_not_enabled`).", body = Problem),
-        (status = 422, description = "`password` or `code` is wrong.", body = Problem),
+        (status = 422, description = "`password` or `code` is wrong (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many wrong passwords for this user (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/disable")]
@@ -43,9 +46,19 @@ pub async fn two_factor_disable(
     auth: AuthUser,
     body: web::Json<TwoFactorDisableRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .accounts
-        .disable_two_factor(&auth.user, &body.password, &body.code)
-        .await?;
+    password_checked(
+        &state,
+        auth.user.id,
+        |e| {
+            matches!(
+                e,
+                DisableTwoFactorError::WrongPassword | DisableTwoFactorError::InvalidCode
+            )
+        },
+        state
+            .accounts
+            .disable_two_factor(&auth.user, &body.password, &body.code),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/2fa/enable`.
 
 use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::EnableTwoFactorError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::password_checked;
 use crate::state::AppState;
 
 /// A code from the authenticator.
@@ -53,13 +55,21 @@ pub async fn two_factor_enable(
     auth: AuthUser,
     body: web::Json<TwoFactorCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let recovery_codes = state
-        .accounts
-        .enable_two_factor(
+    let recovery_codes = password_checked(
+        &state,
+        auth.user.id,
+        |e| {
+            matches!(
+                e,
+                EnableTwoFactorError::WrongPassword | EnableTwoFactorError::InvalidCode
+            )
+        },
+        state.accounts.enable_two_factor(
             &auth.user,
             &body.code,
             auth.reauth(body.password.as_deref()),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }

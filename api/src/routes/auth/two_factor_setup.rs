@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/2fa/setup`.
 
 use actix_web::{HttpResponse, post, web};
+use keel_shared::accounts::SetupTwoFactorError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::password_checked;
 use crate::state::AppState;
 
 /// A new TOTP secret, pending until `/auth/2fa/enable`.
@@ -59,10 +61,15 @@ pub async fn two_factor_setup(
     auth: AuthUser,
     body: web::Json<ReauthRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let setup = state
-        .accounts
-        .setup_two_factor(&auth.user, auth.reauth(body.password.as_deref()))
-        .await?;
+    let setup = password_checked(
+        &state,
+        auth.user.id,
+        |e| matches!(e, SetupTwoFactorError::WrongPassword),
+        state
+            .accounts
+            .setup_two_factor(&auth.user, auth.reauth(body.password.as_deref())),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(TwoFactorSetupResponse {
         secret: setup.secret,
         otpauth_uri: setup.otpauth_uri,

@@ -1,11 +1,13 @@
 //! `DELETE /api/v1/users/me`.
 
 use actix_web::{HttpResponse, delete, web};
+use keel_shared::accounts::DeleteAccountError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::limits::password_checked;
 use crate::state::AppState;
 
 /// Confirmation.
@@ -30,7 +32,8 @@ pub struct DeleteMeRequest {
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
-        (status = 422, description = "`password` is wrong.", body = Problem),
+        (status = 422, description = "`password` is wrong (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many wrong passwords for this user (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[delete("/api/v1/users/me")]
@@ -40,9 +43,12 @@ pub async fn me_delete(
     auth: AuthUser,
     body: web::Json<DeleteMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .accounts
-        .delete_account(&auth.user, &body.password)
-        .await?;
+    password_checked(
+        &state,
+        auth.user.id,
+        |e| matches!(e, DeleteAccountError::WrongPassword),
+        state.accounts.delete_account(&auth.user, &body.password),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! `PATCH /api/v1/users/me`.
 
 use actix_web::{HttpResponse, patch, web};
+use keel_shared::accounts::UpdateProfileError;
 use keel_shared::domain::DisplayName;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -8,7 +9,7 @@ use utoipa::ToSchema;
 use super::UserResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
-use crate::limits::limit_user;
+use crate::limits::{limit_user, password_checked};
 use crate::routes::auth::types::parse_email;
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ pub struct UpdateMeRequest {
         (status = 200, description = "The user after the change (the email changes only after verification).", body = UserResponse),
         (status = 401, description = "No valid access token (`unauthorized`).", body = Problem),
         (status = 403, description = "An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
-        (status = 422, description = "A field breaks a rule; `errors` names it.", body = Problem),
+        (status = 422, description = "A field breaks a rule; `errors` names it (`invalid_field`).", body = Problem),
         (status = 429, description = "Too many email changes for this account (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
@@ -69,14 +70,17 @@ pub async fn me_patch(
     {
         limit_user(&state, "email-change", auth.user.id).await?;
     }
-    let user = state
-        .accounts
-        .update_profile(
+    let user = password_checked(
+        &state,
+        auth.user.id,
+        |e| matches!(e, UpdateProfileError::WrongPassword),
+        state.accounts.update_profile(
             &auth.user,
             name.as_ref(),
             email.as_ref(),
             auth.reauth(body.current_password.as_deref()),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

@@ -5,6 +5,7 @@
 //! Values are HTML-escaped in the HTML part; subjects never span lines.
 
 mod account_exists;
+mod account_locked;
 mod address_in_use;
 mod email_changed;
 mod new_login;
@@ -94,6 +95,14 @@ pub enum Email {
     },
     /// Someone tried to change another account's email to this address, which has one.
     AddressInUse,
+    /// Too many failed logins from all clients together: password sign-in is paused until
+    /// the window ends or the password is reset.
+    AccountLocked {
+        /// The account's display name.
+        name: String,
+        /// How long the pause lasts at most.
+        minutes: u64,
+    },
     /// A free-form notice (operators, tests).
     Notice {
         /// The subject line.
@@ -116,6 +125,7 @@ impl Email {
             Self::AccountExists => "account_exists",
             Self::EmailChanged { .. } => "email_changed",
             Self::AddressInUse => "address_in_use",
+            Self::AccountLocked { .. } => "account_locked",
             Self::Notice { .. } => "notice",
         }
     }
@@ -140,6 +150,7 @@ impl Email {
                 undo_link,
             } => email_changed::render(b, name, new_email, undo_link),
             Self::AddressInUse => address_in_use::render(b),
+            Self::AccountLocked { name, minutes } => account_locked::render(b, name, *minutes),
             Self::Notice { subject, message } => notice::render(b, subject, message),
         }
     }
@@ -239,6 +250,23 @@ mod tests {
                 .contains("<a href=\"https://app.example/verify-email?token=t\">")
         );
         assert!(r.html.contains("Acme</p>"));
+    }
+
+    #[test]
+    fn the_account_locked_notice_names_the_pause_and_the_reset_that_unlocks() {
+        let email = Email::AccountLocked {
+            name: "Ada".into(),
+            minutes: 15,
+        };
+        let r = email.render(&branding());
+        assert_eq!(r.subject, "Sign-in to your Acme account is paused");
+        assert!(r.text.contains("up to 15 minutes"), "{}", r.text);
+        assert!(r.text.contains("https://app.example/forgot-password"));
+        assert!(
+            r.html
+                .contains("href=\"https://app.example/forgot-password\"")
+        );
+        assert_eq!(email.template(), "account_locked");
     }
 
     #[test]
