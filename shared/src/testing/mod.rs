@@ -11,6 +11,7 @@ mod process;
 mod proxy;
 mod redis;
 mod smtp;
+mod tls_servers;
 
 pub use db::TestDb;
 pub use oauth::{FakeOAuthProvider, FakeProfile};
@@ -18,6 +19,7 @@ pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::{TestRedis, wait_for_queue};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use tls_servers::{ServerCert, TestCa, TlsPostgres, TlsRedis};
 
 use std::net::SocketAddr;
 
