@@ -36,8 +36,12 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    keel_shared::tls::install_crypto_provider();
     let config = Config::load_or_exit();
+    let release = telemetry::release(&config, env!("CARGO_PKG_VERSION"));
+    let _sentry = telemetry::init_sentry(&config, "keel-scheduler", release);
     telemetry::init(&config.log);
+    telemetry::log_warnings(&config);
     let resolved = match schedule::resolve(&schedule::entries(), &config) {
         Ok(r) => r,
         Err(e) => {

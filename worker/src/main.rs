@@ -15,8 +15,12 @@ use keel_worker::runtime::{Options, Runtime, worker_id};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    keel_shared::tls::install_crypto_provider();
     let config = Config::load_or_exit();
+    let release = telemetry::release(&config, env!("CARGO_PKG_VERSION"));
+    let _sentry = telemetry::init_sentry(&config, "keel-worker", release);
     telemetry::init(&config.log);
+    telemetry::log_warnings(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -12,4 +12,5 @@ mod oauth;
 mod openapi;
 mod outages;
 mod request_id;
+mod sentry;
 mod two_factor;

@@ -125,7 +125,9 @@ impl QueueRunner {
         let runner = self.clone();
         let id = entry_id.clone();
         let handle = tokio::spawn(async move {
-            runner.process(delivery).await;
+            // Sentry: the job's hub, tags and transaction (worker/src/observe.rs).
+            let scope_of = delivery.clone();
+            crate::observe::in_job_scope(&scope_of, runner.process(delivery)).await;
             if let Ok(mut map) = runner.in_flight.lock() {
                 map.remove(&id);
             }
