@@ -13,4 +13,5 @@ mod openapi;
 mod outages;
 mod request_id;
 mod sentry;
+mod tls;
 mod two_factor;

@@ -117,3 +117,43 @@ async fn a_job_continues_the_trace_in_its_envelope() {
     assert_eq!(transactions[0]["tags"]["job.id"], envelope.id.as_str());
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn the_worker_process_reports_a_job_it_cannot_run() {
+    use keel_shared::testing::{ChildProcess, TestDb, TestRedis, free_port, test_env_with};
+    let receiver = SentryReceiver::start().await;
+    let (db, redis) = (TestDb::migrated().await, TestRedis::new());
+    let addr = format!("127.0.0.1:{}", free_port());
+    let dsn = receiver.dsn();
+    let env = test_env_with(
+        &db,
+        &redis,
+        &[
+            ("KEEL_WORKER_HEALTH_ADDR", addr.as_str()),
+            ("SENTRY_DSN", dsn.as_str()),
+        ],
+    );
+    let mut process = ChildProcess::spawn(env!("CARGO_BIN_EXE_keel-worker"), &[], &env);
+    process
+        .wait_until_ok(&format!("http://{addr}/readyz"), Duration::from_secs(20))
+        .await;
+    let envelope = Queue::envelope("no_such_job", 1, "default", serde_json::json!({}));
+    redis.queue().push(&envelope).await.expect("pushed");
+
+    let events = receiver
+        .wait_for("event", 1, Duration::from_secs(15), |e| {
+            e["tags"]["job.id"] == envelope.id.as_str()
+        })
+        .await;
+    let event = &events[0];
+    assert_eq!(event["server_name"], "keel-worker");
+    assert_eq!(event["tags"]["job.name"], "no_such_job");
+    assert!(
+        event["release"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("keel@0.")),
+        "{event}"
+    );
+    process.terminate();
+    assert!(process.wait().success());
+}
