@@ -25,9 +25,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{Config, LogConfig, LogFormat};
 
-/// Installs the global subscriber (logs, plus Sentry's layer, inert while Sentry is off). A
-/// second call (tests) leaves the first in place.
+/// Installs the global subscriber: logs, plus Sentry's layers when [`init_sentry`] started
+/// Sentry before (off, they would cost every span an allocation for nothing). A second call
+/// (tests) leaves the first in place.
 pub fn init(cfg: &LogConfig) {
+    let sentry_on = sentry::Hub::main().client().is_some_and(|c| c.is_enabled());
     // The filter was checked when the configuration was loaded.
     let filter = EnvFilter::try_new(&cfg.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer()
@@ -46,16 +48,19 @@ pub fn init(cfg: &LogConfig) {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
-        .with(SpanLayer::new().with_filter(LevelFilter::INFO))
-        .with(BreadcrumbLayer::new().with_filter(filter_fn(|meta| {
-            matches!(*meta.level(), Level::WARN | Level::INFO)
-        })))
-        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR))
+        .with(sentry_on.then(|| SpanLayer::new().with_filter(LevelFilter::INFO)))
+        .with(sentry_on.then(|| {
+            BreadcrumbLayer::new().with_filter(filter_fn(|meta| {
+                matches!(*meta.level(), Level::WARN | Level::INFO)
+            }))
+        }))
+        .with(sentry_on.then(|| ErrorLayer::new().with_filter(LevelFilter::ERROR)))
         .try_init();
 }
 
 /// The release reported to Sentry: `SENTRY_RELEASE`, or `keel@<version>` plus `+<sha>` when
-/// the binary was built with `KEEL_GIT_SHA` set (the Dockerfiles and CI pass it).
+/// the binary was built with `KEEL_GIT_SHA` set
+/// (`KEEL_GIT_SHA=$(git rev-parse --short HEAD) cargo build --release`).
 pub fn release(config: &Config, version: &str) -> String {
     config.sentry.release.clone().unwrap_or_else(|| {
         match option_env!("KEEL_GIT_SHA").filter(|s| !s.is_empty()) {

@@ -157,3 +157,36 @@ async fn the_worker_process_reports_a_job_it_cannot_run() {
     process.terminate();
     assert!(process.wait().success());
 }
+
+/// Panics on its only attempt.
+#[derive(Debug, Serialize, Deserialize)]
+struct Panicky {}
+
+impl Job for Panicky {
+    const NAME: &'static str = "test_sentry_panicky";
+    const MAX_ATTEMPTS: u32 = 1;
+}
+
+#[tokio::test]
+async fn a_panicking_job_is_reported_as_a_panic_with_the_job() {
+    let receiver = SentryReceiver::start().await;
+    let _sentry = sentry_on(&receiver);
+    let env = TestEnv::new().await;
+    let mut r = registry();
+    r.register::<Panicky, _, _>(|_ctx, _job| async { panic!("the job fell over") });
+    let worker = env.start(r);
+
+    let id = env.queue().enqueue(&Panicky {}).await.expect("enqueued");
+    env.wait_for("default", Duration::from_secs(10), |s| s.dead == 1)
+        .await;
+
+    let panics = receiver
+        .wait_for("event", 1, Duration::from_secs(10), |e| {
+            e["tags"]["job.id"] == id.as_str() && e["exception"]["values"][0]["type"] == "panic"
+        })
+        .await;
+    assert_eq!(panics.len(), 1);
+    assert_eq!(panics[0]["tags"]["job.name"], "test_sentry_panicky");
+    assert_eq!(panics[0]["tags"]["job.attempt"], "1");
+    worker.stop().await;
+}
