@@ -11,8 +11,16 @@ use keel_shared::jobs::Delivery;
 use keel_shared::telemetry::trace;
 use sentry::{Hub, SentryFutureExt};
 
-/// Runs `job` (the processing of `delivery`) in the job's Sentry scope and transaction.
-pub async fn in_job_scope(delivery: &Delivery, job: impl Future<Output = ()>) {
+/// Runs `process(delivery)` in the job's Sentry scope and transaction; with Sentry off, just
+/// runs it (no envelope parsing, no allocation).
+pub async fn in_job_scope<F, Fut>(delivery: Delivery, process: F)
+where
+    F: FnOnce(Delivery) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if Hub::current().client().is_none_or(|c| !c.is_enabled()) {
+        return process(delivery).await;
+    }
     let hub = Arc::new(Hub::new_from_top(Hub::current()));
     let envelope = delivery.envelope().ok();
     let name = envelope
@@ -45,6 +53,6 @@ pub async fn in_job_scope(delivery: &Delivery, job: impl Future<Output = ()>) {
     for (name, value) in tags {
         transaction.set_tag(name, value);
     }
-    job.bind_hub(Arc::clone(&hub)).await;
+    process(delivery).bind_hub(Arc::clone(&hub)).await;
     transaction.finish();
 }

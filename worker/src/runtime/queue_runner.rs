@@ -126,8 +126,7 @@ impl QueueRunner {
         let id = entry_id.clone();
         let handle = tokio::spawn(async move {
             // Sentry: the job's hub, tags and transaction (worker/src/observe.rs).
-            let scope_of = delivery.clone();
-            crate::observe::in_job_scope(&scope_of, runner.process(delivery)).await;
+            crate::observe::in_job_scope(delivery, |d| runner.process(d)).await;
             if let Ok(mut map) = runner.in_flight.lock() {
                 map.remove(&id);
             }
