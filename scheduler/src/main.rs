@@ -56,8 +56,12 @@ fn main() -> anyhow::Result<ExitCode> {
             Duration::from_millis(timeout_ms),
         ));
     }
+    keel_shared::tls::install_crypto_provider();
     let config = Config::load_or_exit();
+    let release = telemetry::release(&config, env!("CARGO_PKG_VERSION"));
+    let _sentry = telemetry::init_sentry(&config, "keel-scheduler", release);
     telemetry::init(&config.log);
+    telemetry::log_warnings(&config);
     let resolved = match schedule::resolve(&schedule::entries(), &config) {
         Ok(r) => r,
         Err(e) => {

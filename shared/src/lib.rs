@@ -4,9 +4,12 @@
 //! except behind the `probe` and `testing` features. Its modules:
 //!
 //! - [`config`]: typed configuration from the environment, checked at startup ([`Config`]).
-//! - [`telemetry`]: `tracing` setup shared by the three binaries (pretty or JSON logs).
+//! - [`telemetry`]: `tracing` and Sentry setup shared by the three binaries (pretty or JSON
+//!   logs; errors, panics and sampled traces to Sentry, scrubbed of secrets).
+//! - [`tls`]: rustls (ring only) for the PostgreSQL and Redis connections: trusted roots and
+//!   libpq's certificate checks.
 //! - [`shutdown`]: SIGTERM and Ctrl-C as one future to await.
-//! - [`db`]: the PostgreSQL pool, the migration runner and every SQL statement (the only
+//! - [`db`]: the PostgreSQL pool (TLS per `sslmode`), the migration runner and every SQL statement (the only
 //!   place SQL lives).
 //! - [`redis`]: the Redis pool, key naming under the configured prefix, readiness ping.
 //! - [`health`]: readiness of PostgreSQL and Redis, checked concurrently within a timeout.
@@ -47,5 +50,6 @@ pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 pub use config::{AppEnv, Config, ConfigError};

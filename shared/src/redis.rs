@@ -10,14 +10,36 @@ pub type RedisPool = deadpool_redis::Pool;
 
 /// Why the pool could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the Redis pool: {0}")]
-pub struct PoolBuildError(#[from] deadpool_redis::CreatePoolError);
+pub enum PoolBuildError {
+    /// deadpool refused the settings.
+    #[error("cannot build the Redis pool: {0}")]
+    Pool(#[from] deadpool_redis::BuildError),
+    /// `REDIS_URL` or `KEEL_REDIS_CA_FILE` is unusable.
+    #[error("cannot use REDIS_URL: {0}")]
+    Url(#[from] redis::RedisError),
+    /// `KEEL_REDIS_CA_FILE` could not be read.
+    #[error("KEEL_REDIS_CA_FILE: {0}")]
+    CaFile(#[from] std::io::Error),
+}
 
 /// Builds the pool. Like the PostgreSQL pool it connects lazily, and every wait is bounded by
-/// `KEEL_REDIS_TIMEOUT_MS`.
+/// `KEEL_REDIS_TIMEOUT_MS`. `rediss://` goes over rustls, trusting `KEEL_REDIS_CA_FILE` when
+/// set, the system's roots otherwise.
 pub fn pool(cfg: &RedisConfig) -> Result<RedisPool, PoolBuildError> {
-    let mut pool_cfg = deadpool_redis::Config::from_url(cfg.url.expose_secret());
-    pool_cfg.pool = Some(PoolConfig {
+    crate::tls::install_crypto_provider();
+    let manager = match &cfg.ca_file {
+        None => deadpool_redis::Manager::new(cfg.url.expose_secret())?,
+        Some(path) => {
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(path)?),
+            };
+            let client = redis::Client::build_with_tls(cfg.url.expose_secret(), certs)?;
+            // deadpool's own `Config` drops TLS parameters; its manager keeps them.
+            deadpool_redis::Manager::new(client.get_connection_info().clone())?
+        }
+    };
+    let config = PoolConfig {
         max_size: cfg.pool_size,
         timeouts: Timeouts {
             wait: Some(cfg.timeout),
@@ -25,8 +47,11 @@ pub fn pool(cfg: &RedisConfig) -> Result<RedisPool, PoolBuildError> {
             recycle: Some(cfg.timeout),
         },
         ..PoolConfig::default()
-    });
-    Ok(pool_cfg.create_pool(Some(Runtime::Tokio1))?)
+    };
+    Ok(RedisPool::builder(manager)
+        .config(config)
+        .runtime(Runtime::Tokio1)
+        .build()?)
 }
 
 /// Builds key names under the configured prefix, so several deployments (or tests) can share

@@ -5,4 +5,5 @@ pub mod cli;
 pub mod context;
 pub mod jobs;
 pub mod metrics;
+pub mod observe;
 pub mod runtime;

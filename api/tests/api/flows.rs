@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 
 /// The api plus an in-process worker on the same database and Redis namespace.
-async fn app_with_worker(sink: &SmtpSink) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn app_with_worker(
+    sink: &SmtpSink,
+) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
     let smtp = sink.url();
     let overrides = [
         ("SMTP_URL", smtp.as_str()),

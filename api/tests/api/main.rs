@@ -18,4 +18,6 @@ mod oauth;
 mod openapi;
 mod outages;
 mod request_id;
+mod sentry;
+mod tls;
 mod two_factor;

@@ -20,6 +20,7 @@ mod oauth;
 mod production;
 mod redis;
 mod scheduler;
+mod sentry;
 mod vars;
 mod worker;
 
@@ -32,13 +33,14 @@ use secrecy::SecretString;
 pub use api::ApiConfig;
 pub use app::{AppEnv, DEVELOPMENT_SECRET_KEY};
 pub use auth::AuthConfig;
-pub use database::DatabaseConfig;
+pub use database::{DatabaseConfig, DatabaseUrl, SslMode};
 pub use docs::DocsConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
 pub use logging::{LogConfig, LogFormat};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
 pub use redis::RedisConfig;
 pub use scheduler::SchedulerConfig;
+pub use sentry::SentryConfig;
 pub use worker::WorkerConfig;
 
 use lifecycle::Lifecycle;
@@ -73,6 +75,8 @@ pub struct Config {
     pub secret_key: SecretString,
     /// Logging: the `RUST_LOG` filter and the line format.
     pub log: LogConfig,
+    /// Error reporting and tracing to Sentry (off without `SENTRY_DSN`).
+    pub sentry: SentryConfig,
     /// PostgreSQL: the URL and the pool's size and timeouts.
     pub database: DatabaseConfig,
     /// Redis: the URL, the pool and the key prefix.
@@ -154,6 +158,7 @@ impl Config {
         }
         let secret_key = app::secret_key_from_vars(v);
         let log = LogConfig::from_vars(v, env)?;
+        let sentry = SentryConfig::from_vars(v, env)?;
         let database = DatabaseConfig::from_vars(v)?;
         let redis = RedisConfig::from_vars(v)?;
         let api = ApiConfig::from_vars(v)?;
@@ -168,6 +173,7 @@ impl Config {
             env,
             secret_key,
             log,
+            sentry,
             database,
             redis,
             api,
@@ -186,6 +192,16 @@ impl Config {
             production::refuse_insecure(&config)?;
         }
         Ok(config)
+    }
+
+    /// What this configuration allows but an operator should hear about (production only):
+    /// each binary logs these once at startup.
+    pub fn warnings(&self) -> Vec<String> {
+        if self.env == AppEnv::Production {
+            production::warnings(self)
+        } else {
+            Vec::new()
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! What `APP_ENV=production` refuses: missing or development secrets, short keys, the local
-//! SMTP sink and well-known database passwords. Every such rule lives here.
+//! SMTP sink, well-known database passwords and a database connection that may go unencrypted
+//! (unless `KEEL_ALLOW_INSECURE_DB=1`). What it only warns about: Redis without a password.
+//! Every such rule lives here.
 
 use secrecy::ExposeSecret;
 
@@ -64,7 +66,14 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
         ));
     }
     let pg = database::parse_url(config.database.url.expose_secret())?;
-    if let Some(password) = pg.get_password() {
+    if !config.database.ssl_mode.requires_tls() && !config.database.allow_insecure {
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "must use sslmode=require, verify-ca or verify-full in production \
+             (set KEEL_ALLOW_INSECURE_DB=1 only if the database network is private)",
+        ));
+    }
+    if let Some(password) = pg.pg.get_password() {
         let password = String::from_utf8_lossy(password).to_lowercase();
         if KNOWN_DEFAULT_PASSWORDS.contains(&password.as_str()) {
             return Err(ConfigError::new(
@@ -76,6 +85,22 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// What a production configuration allows but an operator should hear about.
+pub(super) fn warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if !config.redis.has_password {
+        out.push(
+            "REDIS_URL has no password: set requirepass (or an ACL user) on the server and \
+             put the password in the URL"
+                .to_owned(),
+        );
+    }
+    if config.database.allow_insecure && !config.database.ssl_mode.requires_tls() {
+        out.push("KEEL_ALLOW_INSECURE_DB=1: the database connection may be unencrypted".to_owned());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{AppEnv, LogFormat};
@@ -84,6 +109,10 @@ mod tests {
     const STRONG_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
     const JWT_KEYS: (&str, &str) = ("KEEL_JWT_KEYS", "k1=fedcba9876543210fedcba9876543210fedc");
     const REAL_SMTP: (&str, &str) = ("SMTP_URL", "smtps://user:pw@smtp.example.com:465");
+    const STRONG_DB: (&str, &str) = (
+        "DATABASE_URL",
+        "postgres://app:Xk29vLq8a@db/keel?sslmode=verify-full",
+    );
 
     /// A production configuration from `extra` on top of `APP_ENV=production`.
     fn production(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
@@ -159,8 +188,8 @@ mod tests {
     #[test]
     fn production_refuses_a_default_database_password_in_any_case() {
         for url in [
-            "postgres://app:postgres@db/keel",
-            "postgres://app:ChangeMe@db/keel",
+            "postgres://app:postgres@db/keel?sslmode=require",
+            "postgres://app:ChangeMe@db/keel?sslmode=require",
         ] {
             let err = production(&[
                 ("KEEL_SECRET_KEY", STRONG_KEY),
@@ -175,15 +204,96 @@ mod tests {
 
     #[test]
     fn production_with_strong_settings_starts_with_json_logs() {
+        let c =
+            production(&[("KEEL_SECRET_KEY", STRONG_KEY), REAL_SMTP, STRONG_DB]).expect("valid");
+        assert_eq!(c.env, AppEnv::Production);
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_a_database_connection_that_may_be_unencrypted() {
+        for url in [
+            "postgres://app:Xk29vLq8a@db/keel?sslmode=disable",
+            "postgres://app:Xk29vLq8a@db/keel?sslmode=prefer",
+            "postgres://app:Xk29vLq8a@db/keel",
+        ] {
+            let err = production(&[
+                ("KEEL_SECRET_KEY", STRONG_KEY),
+                JWT_KEYS,
+                REAL_SMTP,
+                ("DATABASE_URL", url),
+            ])
+            .expect_err(url);
+            assert_eq!(err.var, "DATABASE_URL", "{url}");
+            assert!(err.problem.contains("sslmode=require"), "{err}");
+        }
+    }
+
+    #[test]
+    fn allow_insecure_db_lets_production_connect_without_tls_with_a_warning() {
         let c = production(&[
             ("KEEL_SECRET_KEY", STRONG_KEY),
             REAL_SMTP,
             JWT_KEYS,
-            ("DATABASE_URL", "postgres://app:Xk29vLq8a@db/keel"),
+            (
+                "DATABASE_URL",
+                "postgres://app:Xk29vLq8a@db/keel?sslmode=disable",
+            ),
+            ("KEEL_ALLOW_INSECURE_DB", "1"),
         ])
         .expect("valid");
-        assert_eq!(c.env, AppEnv::Production);
-        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(
+            c.warnings()
+                .iter()
+                .any(|w| w.contains("KEEL_ALLOW_INSECURE_DB")),
+            "{:?}",
+            c.warnings()
+        );
+    }
+
+    #[test]
+    fn every_verifying_sslmode_is_accepted_in_production() {
+        for url in [
+            "postgres://app:Xk29vLq8a@db/keel?sslmode=require",
+            "postgres://app:Xk29vLq8a@db/keel?sslmode=verify-ca&sslrootcert=/ca.pem",
+            "postgres://app:Xk29vLq8a@db/keel?sslmode=verify-full",
+        ] {
+            production(&[
+                ("KEEL_SECRET_KEY", STRONG_KEY),
+                JWT_KEYS,
+                REAL_SMTP,
+                ("DATABASE_URL", url),
+            ])
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+    }
+
+    #[test]
+    fn production_warns_when_redis_has_no_password_and_not_when_it_has_one() {
+        let without =
+            production(&[("KEEL_SECRET_KEY", STRONG_KEY), REAL_SMTP, STRONG_DB]).expect("valid");
+        assert!(
+            without
+                .warnings()
+                .iter()
+                .any(|w| w.starts_with("REDIS_URL has no password")),
+            "{:?}",
+            without.warnings()
+        );
+        let with = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            REAL_SMTP,
+            STRONG_DB,
+            ("REDIS_URL", "rediss://:Xk29vLq8a@cache:6380"),
+        ])
+        .expect("valid");
+        assert!(with.warnings().is_empty(), "{:?}", with.warnings());
+    }
+
+    #[test]
+    fn development_never_warns() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).expect("valid");
+        assert!(c.warnings().is_empty());
     }
 
     #[test]

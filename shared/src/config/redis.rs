@@ -1,5 +1,10 @@
 //! Redis: the connection URL, the pool and the key prefix every Keel key starts with.
+//!
+//! `rediss://` connects over TLS (rustls), checking the server's certificate against the
+//! system's roots, or against `KEEL_REDIS_CA_FILE` when set. A password goes in the URL
+//! (`rediss://:password@host:6380` or `rediss://user:password@...` with ACLs).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -18,15 +23,30 @@ pub struct RedisConfig {
     pub timeout: Duration,
     /// `KEEL_REDIS_PREFIX`: every key Keel writes starts with this and a colon.
     pub key_prefix: String,
+    /// `KEEL_REDIS_CA_FILE`: PEM file of the CAs trusted for `rediss://` (instead of the
+    /// system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// Whether `REDIS_URL` carries a password.
+    pub has_password: bool,
+    /// Whether `REDIS_URL` is `rediss://`.
+    pub tls: bool,
 }
 
 impl RedisConfig {
     /// `REDIS_URL` (checked), `KEEL_REDIS_PREFIX` (checked) and the pool settings.
     pub(super) fn from_vars(v: &Vars) -> Result<Self, ConfigError> {
         let url = v.get_or("REDIS_URL", "redis://127.0.0.1:6379");
-        ::redis::parse_redis_url(url).ok_or_else(|| {
+        let parsed = ::redis::parse_redis_url(url).ok_or_else(|| {
             ConfigError::new("REDIS_URL", "not a valid redis:// or rediss:// URL")
         })?;
+        let tls = parsed.scheme() == "rediss";
+        let ca_file = v.get("KEEL_REDIS_CA_FILE").map(PathBuf::from);
+        if ca_file.is_some() && !tls {
+            return Err(ConfigError::new(
+                "KEEL_REDIS_CA_FILE",
+                "is only used with a rediss:// REDIS_URL",
+            ));
+        }
         let key_prefix = v.get_or("KEEL_REDIS_PREFIX", "keel").to_owned();
         if !key_prefix
             .chars()
@@ -42,6 +62,9 @@ impl RedisConfig {
             pool_size: v.size_or("KEEL_REDIS_POOL_SIZE", 16)?,
             timeout: v.millis_or("KEEL_REDIS_TIMEOUT_MS", 2_000)?,
             key_prefix,
+            ca_file,
+            has_password: parsed.password().is_some_and(|p| !p.is_empty()),
+            tls,
         })
     }
 }
@@ -73,6 +96,31 @@ mod tests {
             err.problem,
             "may hold only letters, digits, '-', '_', '.' and ':'"
         );
+    }
+
+    #[test]
+    fn a_password_and_tls_are_read_from_the_url() {
+        let plain = accepted(RedisConfig::from_vars, &[]);
+        assert!(!plain.has_password && !plain.tls);
+        let c = accepted(
+            RedisConfig::from_vars,
+            &[
+                ("REDIS_URL", "rediss://:s3cret@cache:6380/0"),
+                ("KEEL_REDIS_CA_FILE", "/etc/keel/redis-ca.pem"),
+            ],
+        );
+        assert!(c.has_password && c.tls);
+        assert_eq!(c.ca_file, Some(PathBuf::from("/etc/keel/redis-ca.pem")));
+    }
+
+    #[test]
+    fn a_ca_file_without_rediss_is_refused() {
+        let err = refused(
+            RedisConfig::from_vars,
+            "KEEL_REDIS_CA_FILE",
+            "/etc/keel/redis-ca.pem",
+        );
+        assert_eq!(err.problem, "is only used with a rediss:// REDIS_URL");
     }
 
     #[test]

@@ -4,14 +4,13 @@ pub mod emails;
 pub mod migrate;
 pub mod outbox;
 pub mod sessions;
+pub mod tls;
 pub mod user_tokens;
 pub mod users;
 
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use secrecy::ExposeSecret;
-use tokio_postgres::NoTls;
 
 use crate::config::DatabaseConfig;
 
@@ -22,8 +21,11 @@ pub type PgPool = Pool;
 #[derive(Debug, thiserror::Error)]
 pub enum PoolBuildError {
     /// `DATABASE_URL` did not parse (config validation normally catches this first).
-    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
-    Url(#[source] tokio_postgres::Error),
+    #[error("{0}")]
+    Url(#[from] crate::config::ConfigError),
+    /// The TLS settings could not be applied (`sslrootcert` unreadable, no system roots).
+    #[error("DATABASE_URL TLS: {0}")]
+    Tls(#[from] crate::tls::RootsError),
     /// deadpool refused the settings.
     #[error("cannot build the PostgreSQL pool: {0}")]
     Build(#[from] deadpool_postgres::BuildError),
@@ -36,11 +38,7 @@ pub enum PoolBuildError {
 /// free connection, a new connection, a recycle check) is bounded, so a dead or slow database
 /// fails a request quickly instead of hanging it.
 pub fn pool(cfg: &DatabaseConfig, application_name: &str) -> Result<PgPool, PoolBuildError> {
-    let mut pg: tokio_postgres::Config = cfg
-        .url
-        .expose_secret()
-        .parse()
-        .map_err(PoolBuildError::Url)?;
+    let mut pg = cfg.parsed_url()?.pg;
     pg.connect_timeout(cfg.connect_timeout)
         .application_name(application_name)
         .keepalives(true)
@@ -51,7 +49,7 @@ pub fn pool(cfg: &DatabaseConfig, application_name: &str) -> Result<PgPool, Pool
         ));
     let manager = Manager::from_config(
         pg,
-        NoTls,
+        tls::MakeRustlsConnect::for_config(cfg)?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -101,15 +99,27 @@ pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Why the migration connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL or its TLS settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] PoolBuildError),
+    /// Connecting failed.
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(#[from] tokio_postgres::Error),
+}
+
 /// One direct connection for migrations: no `statement_timeout` (a migration may rewrite a
-/// large table), still a bounded connect.
+/// large table), still a bounded connect, with the same TLS settings as the pool.
 pub async fn connect_for_migrations(
     cfg: &DatabaseConfig,
-) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let mut pg: tokio_postgres::Config = cfg.url.expose_secret().parse()?;
+) -> Result<tokio_postgres::Client, ConnectError> {
+    let mut pg = cfg.parsed_url().map_err(PoolBuildError::from)?.pg;
     pg.connect_timeout(cfg.connect_timeout)
         .application_name("keel-migrate");
-    let (client, connection) = pg.connect(NoTls).await?;
+    let tls = tls::MakeRustlsConnect::for_config(cfg).map_err(PoolBuildError::from)?;
+    let (client, connection) = pg.connect(tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "migration connection closed with an error");

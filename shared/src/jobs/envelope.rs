@@ -1,6 +1,8 @@
 //! What travels through Redis: the envelope around a payload, a delivery of it to a worker,
 //! and a dead job.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,6 +30,10 @@ pub struct Envelope {
     /// The error of the previous attempt, if it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The Sentry trace of whatever enqueued it (`sentry-trace`, `baggage`), so the worker's
+    /// transaction continues it. Empty when Sentry is off.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trace: BTreeMap<String, String>,
 }
 
 /// A job handed to a worker: the stream entry and its envelope (or why it cannot be read).

@@ -1,7 +1,8 @@
 //! Test harness (feature `testing`): every test gets its own freshly migrated PostgreSQL
 //! database and its own Redis key namespace, so tests run in parallel and leave nothing
 //! behind; a TCP proxy stands between the app and a dependency to cut or stall it, and
-//! Keel's binaries run as child processes.
+//! Keel's binaries run as child processes; servers with TLS on and a Sentry receiver stand in
+//! for production's.
 //!
 //! `DATABASE_URL` and `REDIS_URL` point at the servers (defaults: the local ones).
 
@@ -10,14 +11,18 @@ mod oauth;
 mod process;
 mod proxy;
 mod redis;
+mod sentry;
 mod smtp;
+mod tls_servers;
 
 pub use db::TestDb;
 pub use oauth::{FakeOAuthProvider, FakeProfile};
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::{TestRedis, wait_for_queue};
+pub use sentry::SentryReceiver;
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use tls_servers::{ServerCert, TestCa, TlsPostgres, TlsRedis};
 
 use std::net::SocketAddr;
 

@@ -126,7 +126,8 @@ impl QueueRunner {
         let runner = self.clone();
         let id = entry_id.clone();
         let handle = tokio::spawn(async move {
-            runner.process(delivery).await;
+            // Sentry: the job's hub, tags and transaction (worker/src/observe.rs).
+            crate::observe::in_job_scope(delivery, |d| runner.process(d)).await;
             if let Ok(mut map) = runner.in_flight.lock() {
                 map.remove(&id);
             }

@@ -7,3 +7,4 @@ mod helpers;
 mod outbox;
 mod pipeline;
 mod process;
+mod sentry;

@@ -102,7 +102,7 @@ impl Queue {
         self.keys.key(&format!("queue:{queue}:dead"))
     }
 
-    /// A new envelope for a first attempt.
+    /// A new envelope for a first attempt, carrying the current Sentry trace.
     pub fn envelope(name: &str, version: u32, queue: &str, payload: Value) -> Envelope {
         let now = now_ms();
         Envelope {
@@ -115,6 +115,7 @@ impl Queue {
             enqueued_at_ms: now,
             due_at_ms: now,
             last_error: None,
+            trace: crate::telemetry::trace::current_headers(),
         }
     }
 
