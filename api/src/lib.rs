@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod limits;
+pub mod middleware;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;

@@ -14,6 +14,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::json_error_handler;
 use crate::fallback::{RouteTable, fallback};
+use crate::middleware;
 use crate::request_id::request_id;
 use crate::state::AppState;
 
@@ -71,6 +72,9 @@ impl Application {
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             openapi_json: Arc::new(crate::openapi::document_json()),
+            security_headers: Arc::new(middleware::security_headers::SecurityHeaders::new(
+                &config.security_headers,
+            )),
             config,
         };
         let listener = TcpListener::bind(state.config.api.addr)
@@ -92,6 +96,8 @@ impl Application {
                 .configure(|cfg| configure_extractors(cfg, limit))
                 .default_service(web::to(fallback))
                 .wrap(Compress::default())
+                .wrap(from_fn(middleware::proxy::client_addr))
+                .wrap(from_fn(middleware::security_headers::security_headers))
                 .wrap(from_fn(request_id))
         })
         .workers(workers)

@@ -11,5 +11,7 @@ mod lifecycle;
 mod oauth;
 mod openapi;
 mod outages;
+mod proxies;
 mod request_id;
+mod security_headers;
 mod two_factor;

@@ -27,9 +27,6 @@ pub struct AuthConfig {
     pub per_ip_limit: u32,
     /// `KEEL_PASSWORD_HASH_CONCURRENCY`: password hashes running at once (0: half the cores).
     pub hash_concurrency: usize,
-    /// `KEEL_TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (only behind a
-    /// proxy that sets it).
-    pub trust_forwarded_for: bool,
 }
 
 impl AuthConfig {
@@ -49,7 +46,6 @@ impl AuthConfig {
             login_max_failures: v.parse_or::<u32>("KEEL_LOGIN_MAX_FAILURES", 5)?.max(1),
             rate_window: v.secs_at_least_one("KEEL_RATE_LIMIT_WINDOW_SECS", 900)?,
             per_ip_limit: v.parse_or::<u32>("KEEL_RATE_LIMIT_PER_IP", 50)?.max(1),
-            trust_forwarded_for: v.parse_or("KEEL_TRUST_FORWARDED_FOR", false)?,
             hash_concurrency: v.parse_or("KEEL_PASSWORD_HASH_CONCURRENCY", 0)?,
         })
     }
@@ -124,7 +120,6 @@ mod tests {
         assert_eq!(c.access_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_ttl, Duration::from_secs(30 * 86_400));
         assert_eq!((c.login_max_failures, c.per_ip_limit), (5, 50));
-        assert!(!c.trust_forwarded_for);
         let c = accepted(
             auth,
             &[
@@ -136,10 +131,5 @@ mod tests {
         assert_eq!(c.access_ttl, Duration::from_secs(1));
         assert_eq!(c.refresh_ttl, Duration::from_secs(86_400));
         assert_eq!(c.login_max_failures, 1);
-    }
-
-    #[test]
-    fn a_non_boolean_trust_forwarded_for_is_refused() {
-        refused(auth, "KEEL_TRUST_FORWARDED_FOR", "yes");
     }
 }

@@ -13,12 +13,14 @@ mod app;
 mod auth;
 mod database;
 mod email;
+mod http;
 mod lifecycle;
 mod logging;
 mod oauth;
 mod production;
 mod redis;
 mod scheduler;
+mod security;
 mod vars;
 mod worker;
 
@@ -33,10 +35,12 @@ pub use app::{AppEnv, DEVELOPMENT_SECRET_KEY};
 pub use auth::AuthConfig;
 pub use database::DatabaseConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
+pub use http::{DEFAULT_TRUSTED_PROXIES, HttpConfig};
 pub use logging::{LogConfig, LogFormat};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
 pub use redis::RedisConfig;
 pub use scheduler::SchedulerConfig;
+pub use security::{API_CSP, DOCS_CSP, HSTS, PERMISSIONS_POLICY, SecurityHeadersConfig};
 pub use worker::WorkerConfig;
 
 use lifecycle::Lifecycle;
@@ -76,6 +80,10 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The HTTP api: listen address, worker threads, body limit.
     pub api: ApiConfig,
+    /// The HTTP edge: trusted proxies, HTTPS enforcement.
+    pub http: HttpConfig,
+    /// The security headers on every api response.
+    pub security_headers: SecurityHeadersConfig,
     /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
     /// Social login: the configured providers and the redirect page.
@@ -152,6 +160,8 @@ impl Config {
         let database = DatabaseConfig::from_vars(v)?;
         let redis = RedisConfig::from_vars(v)?;
         let api = ApiConfig::from_vars(v)?;
+        let http = HttpConfig::from_vars(v, env)?;
+        let security_headers = SecurityHeadersConfig::from_vars(v, env)?;
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
@@ -165,6 +175,8 @@ impl Config {
             database,
             redis,
             api,
+            http,
+            security_headers,
             auth,
             oauth,
             email,

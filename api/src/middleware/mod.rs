@@ -1,0 +1,4 @@
+//! The api's own middleware, wrapped around every route in `startup.rs`.
+
+pub mod proxy;
+pub mod security_headers;
