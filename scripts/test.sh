@@ -98,4 +98,5 @@ step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests" run_tests
 step "contract (schemathesis)" contract_tests
+step "observatory (A+)" scripts/observatory.sh
 say "all checks passed"
