@@ -97,6 +97,7 @@ impl Application {
                 .default_service(web::to(fallback))
                 .wrap(Compress::default())
                 .wrap(from_fn(middleware::proxy::client_addr))
+                .wrap(from_fn(middleware::cors::cors))
                 .wrap(from_fn(middleware::security_headers::security_headers))
                 .wrap(from_fn(request_id))
         })

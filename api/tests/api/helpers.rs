@@ -219,17 +219,23 @@ pub struct ProxiedApp {
 }
 
 pub async fn spawn_app_behind_proxies() -> ProxiedApp {
+    spawn_app_behind_proxies_with(&[]).await
+}
+
+/// [`spawn_app_behind_proxies`] with configuration overrides.
+pub async fn spawn_app_behind_proxies_with(overrides: &[(&str, &str)]) -> ProxiedApp {
     let postgres = TcpProxy::start(host_port(&base_database_url(), 5432)).await;
     let redis = TcpProxy::start(host_port(&base_redis_url(), 6379)).await;
     let db = TestDb::migrated().await;
     let test_redis = TestRedis::new();
     let db_url = with_address(&db.url, postgres.addr());
     let redis_url = with_address(&test_redis.url, redis.addr());
-    let config = test_config(
-        &db,
-        &test_redis,
-        &[("DATABASE_URL", &db_url), ("REDIS_URL", &redis_url)],
-    );
+    let mut vars = vec![
+        ("DATABASE_URL", db_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+    ];
+    vars.extend_from_slice(overrides);
+    let config = test_config(&db, &test_redis, &vars);
     ProxiedApp {
         app: start(db, test_redis, config).await,
         postgres,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth_tokens;
+mod cors;
 mod errors;
 mod flows;
 mod health;

@@ -11,6 +11,7 @@
 mod api;
 mod app;
 mod auth;
+mod cors;
 mod database;
 mod email;
 mod http;
@@ -33,6 +34,7 @@ use secrecy::SecretString;
 pub use api::ApiConfig;
 pub use app::{AppEnv, DEVELOPMENT_SECRET_KEY};
 pub use auth::AuthConfig;
+pub use cors::{CORS_EXPOSED_HEADERS, CorsConfig};
 pub use database::DatabaseConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
 pub use http::{DEFAULT_TRUSTED_PROXIES, HttpConfig};
@@ -84,6 +86,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The security headers on every api response.
     pub security_headers: SecurityHeadersConfig,
+    /// Cross-origin access from browsers.
+    pub cors: CorsConfig,
     /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
     /// Social login: the configured providers and the redirect page.
@@ -162,6 +166,7 @@ impl Config {
         let api = ApiConfig::from_vars(v)?;
         let http = HttpConfig::from_vars(v, env)?;
         let security_headers = SecurityHeadersConfig::from_vars(v, env)?;
+        let cors = CorsConfig::from_vars(v)?;
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
@@ -177,6 +182,7 @@ impl Config {
             api,
             http,
             security_headers,
+            cors,
             auth,
             oauth,
             email,

@@ -52,6 +52,12 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
             "must be set in production (the default is a local development sink)",
         ));
     }
+    if config.cors.allows_any_origin() {
+        return Err(ConfigError::new(
+            "KEEL_CORS_ALLOWED_ORIGINS",
+            "must list exact origins in production, not *",
+        ));
+    }
     let pg = database::parse_url(config.database.url.expose_secret())?;
     if let Some(password) = pg.get_password() {
         let password = String::from_utf8_lossy(password).to_lowercase();
@@ -153,6 +159,17 @@ mod tests {
         .expect("valid");
         assert_eq!(c.env, AppEnv::Production);
         assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_any_origin_for_cors() {
+        let err = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            REAL_SMTP,
+            ("KEEL_CORS_ALLOWED_ORIGINS", "https://app.example.com, *"),
+        ])
+        .expect_err("must fail");
+        assert_eq!(err.var, "KEEL_CORS_ALLOWED_ORIGINS");
     }
 
     #[test]
