@@ -32,7 +32,7 @@ nginx_prefix "$work/nginx" keel.conf "$api_port" "$http_port" "$https_port"
 sed -i 's#^    access_log .*#    access_log off;#' "$work/nginx/nginx.conf"
 
 export APP_ENV=development RUST_LOG=warn KEEL_LOG_FORMAT=compact KEEL_REDIS_PREFIX="keelbench-nginx:$$"
-export KEEL_API_ADDR=127.0.0.1:$api_port KEEL_TRUST_FORWARDED_FOR=true
+export KEEL_API_ADDR=127.0.0.1:$api_port KEEL_TRUSTED_PROXIES=127.0.0.1/32
 "$bin/keel-api" migrate
 "$bin/keel-api" serve &
 api_pid=$!

@@ -365,7 +365,7 @@ check_live() {
 
   DATABASE_URL=$db_url APP_ENV=development "$bin/keel-api" migrate >/dev/null 2>&1
   DATABASE_URL=$db_url APP_ENV=development KEEL_LOG_FORMAT=json RUST_LOG=info \
-    KEEL_API_ADDR=127.0.0.1:$api_port KEEL_REDIS_PREFIX="keeldeploy:$$" KEEL_TRUST_FORWARDED_FOR=true \
+    KEEL_API_ADDR=127.0.0.1:$api_port KEEL_REDIS_PREFIX="keeldeploy:$$" KEEL_TRUSTED_PROXIES=127.0.0.1/32 \
     KEEL_RATE_LIMIT_PER_IP=1000000 KEEL_LOGIN_MAX_FAILURES=1000000 \
     "$bin/keel-api" serve 2>"$api_log" &
   api_pid=$!

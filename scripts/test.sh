@@ -117,4 +117,5 @@ step "operations scripts (bats)" scripts/test-scripts.sh
 step "contract (schemathesis)" contract_tests
 step "deploy (Dockerfiles, compose, nginx live, systemd, fail2ban, Kubernetes, guides)" scripts/test-deploy.sh
 step "api docs (lint, typed client, Chromium)" scripts/test-api-docs.sh
+step "observatory (A+)" scripts/observatory.sh
 say "all checks passed"

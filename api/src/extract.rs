@@ -3,12 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use keel_shared::accounts::ClientMeta;
 use keel_shared::db::users::{self, User};
 use keel_shared::domain::SessionId;
 
 use crate::error::ApiError;
+use crate::middleware::proxy::{self, ClientAddr};
 use crate::state::AppState;
 
 /// A request with a valid bearer access token of an active session. One PostgreSQL read:
@@ -73,8 +74,8 @@ impl FromRequest for AuthUser {
     }
 }
 
-/// The caller's IP (the peer, or `X-Forwarded-For` when `KEEL_TRUST_FORWARDED_FOR`) and user
-/// agent.
+/// The caller's address (resolved through trusted proxies only, see
+/// [`crate::middleware::proxy`]) and user agent.
 pub struct ClientInfo {
     /// The client's address: rate limits count by it.
     pub ip: String,
@@ -97,16 +98,19 @@ impl FromRequest for ClientInfo {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trust = req
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.config.auth.trust_forwarded_for);
-        let info = req.connection_info();
-        let ip = if trust {
-            info.realip_remote_addr().unwrap_or("unknown")
-        } else {
-            info.peer_addr().unwrap_or("unknown")
-        }
-        .to_owned();
+        // The middleware resolved it once; without it (a bare test app), resolve here.
+        let resolved = req.extensions().get::<ClientAddr>().copied();
+        let client = resolved.or_else(|| {
+            let state = req.app_data::<web::Data<AppState>>()?;
+            Some(proxy::resolve(
+                req.peer_addr(),
+                req.headers(),
+                &state.config.http,
+            ))
+        });
+        let ip = client
+            .and_then(|c| c.ip)
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod limits;
+pub mod middleware;
 pub mod object_bodies;
 pub mod observe;
 pub mod openapi;

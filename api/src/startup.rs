@@ -16,6 +16,7 @@ use crate::error::{
     form_error_handler, json_error_handler, path_error_handler, query_error_handler,
 };
 use crate::fallback::{RouteTable, fallback};
+use crate::middleware;
 use crate::request_id::request_id;
 use crate::state::AppState;
 
@@ -83,6 +84,9 @@ impl Application {
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),
+            security_headers: Arc::new(middleware::security_headers::SecurityHeaders::new(
+                &config.security_headers,
+            )),
             config,
         };
         let listener = TcpListener::bind(state.config.api.addr)
@@ -108,6 +112,9 @@ impl Application {
                 .wrap(from_fn(crate::object_bodies::refuse_json_arrays))
                 .wrap(Compress::default())
                 .wrap(from_fn(crate::observe::tag_request))
+                .wrap(from_fn(middleware::proxy::client_addr))
+                .wrap(from_fn(middleware::cors::cors))
+                .wrap(from_fn(middleware::security_headers::security_headers))
                 .wrap(from_fn(request_id))
                 .wrap(crate::observe::sentry_middleware())
         })

@@ -11,6 +11,7 @@ use keel_shared::ratelimit::Limiter;
 use keel_shared::redis::RedisPool;
 
 use crate::fallback::RouteTable;
+use crate::middleware::security_headers::SecurityHeaders;
 
 /// Pools, configuration and the prebuilt API contract; cheap to clone.
 #[derive(Clone)]
@@ -36,4 +37,6 @@ pub struct AppState {
     pub schema: Arc<crate::openapi::SchemaDocument>,
     /// Documented routes, for 405 answers.
     pub routes: Arc<RouteTable>,
+    /// The security headers, parsed once.
+    pub security_headers: Arc<SecurityHeaders>,
 }

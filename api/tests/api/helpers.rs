@@ -290,7 +290,7 @@ pub async fn spawn_app() -> TestApp {
 /// [`TestApp::post_json_from`]), plus `overrides`. The one place that knows which setting
 /// makes the api believe the header: change it here when that setting changes.
 pub async fn spawn_app_trusting_forwarded(overrides: &[(&str, &str)]) -> TestApp {
-    let mut vars = vec![("KEEL_TRUST_FORWARDED_FOR", "true")];
+    let mut vars = vec![("KEEL_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")];
     vars.extend_from_slice(overrides);
     spawn_app_with(&vars).await
 }
@@ -325,17 +325,23 @@ pub struct ProxiedApp {
 }
 
 pub async fn spawn_app_behind_proxies() -> ProxiedApp {
+    spawn_app_behind_proxies_with(&[]).await
+}
+
+/// [`spawn_app_behind_proxies`] with configuration overrides.
+pub async fn spawn_app_behind_proxies_with(overrides: &[(&str, &str)]) -> ProxiedApp {
     let postgres = TcpProxy::start(host_port(&base_database_url(), 5432)).await;
     let redis = TcpProxy::start(host_port(&base_redis_url(), 6379)).await;
     let db = TestDb::migrated().await;
     let test_redis = TestRedis::new();
     let db_url = with_address(&db.url, postgres.addr());
     let redis_url = with_address(&test_redis.url, redis.addr());
-    let config = test_config(
-        &db,
-        &test_redis,
-        &[("DATABASE_URL", &db_url), ("REDIS_URL", &redis_url)],
-    );
+    let mut vars = vec![
+        ("DATABASE_URL", db_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+    ];
+    vars.extend_from_slice(overrides);
+    let config = test_config(&db, &test_redis, &vars);
     ProxiedApp {
         app: start(db, test_redis, config).await,
         postgres,

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth_tokens;
 mod contract;
+mod cors;
 mod docs;
 mod email_change;
 mod enumeration;
@@ -17,7 +18,9 @@ mod limits;
 mod oauth;
 mod openapi;
 mod outages;
+mod proxies;
 mod request_id;
+mod security_headers;
 mod sentry;
 mod tls;
 mod two_factor;

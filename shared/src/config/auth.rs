@@ -40,9 +40,6 @@ pub struct AuthConfig {
     pub per_ip_limit: u32,
     /// `KEEL_PASSWORD_HASH_CONCURRENCY`: password hashes running at once (0: half the cores).
     pub hash_concurrency: usize,
-    /// `KEEL_TRUST_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (only behind a
-    /// proxy that sets it).
-    pub trust_forwarded_for: bool,
 }
 
 impl AuthConfig {
@@ -68,7 +65,6 @@ impl AuthConfig {
                 .max(1),
             rate_window: v.secs_at_least_one("KEEL_RATE_LIMIT_WINDOW_SECS", 900)?,
             per_ip_limit: v.parse_or::<u32>("KEEL_RATE_LIMIT_PER_IP", 50)?.max(1),
-            trust_forwarded_for: v.parse_or("KEEL_TRUST_FORWARDED_FOR", false)?,
             hash_concurrency: v.parse_or("KEEL_PASSWORD_HASH_CONCURRENCY", 0)?,
         })
     }
@@ -149,7 +145,6 @@ mod tests {
             (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
             ("keel", "keel-api")
         );
-        assert!(!c.trust_forwarded_for);
         let c = accepted(
             auth,
             &[
@@ -165,10 +160,5 @@ mod tests {
         assert_eq!(c.session_idle_timeout, Duration::from_secs(1));
         assert_eq!(c.login_max_failures, 1);
         assert_eq!(c.login_account_max_failures, 1);
-    }
-
-    #[test]
-    fn a_non_boolean_trust_forwarded_for_is_refused() {
-        refused(auth, "KEEL_TRUST_FORWARDED_FOR", "yes");
     }
 }

@@ -11,15 +11,18 @@
 mod api;
 mod app;
 mod auth;
+mod cors;
 mod database;
 mod docs;
 mod email;
+mod http;
 mod lifecycle;
 mod logging;
 mod oauth;
 mod production;
 mod redis;
 mod scheduler;
+mod security;
 mod sentry;
 mod vars;
 mod worker;
@@ -33,13 +36,16 @@ use secrecy::SecretString;
 pub use api::ApiConfig;
 pub use app::{AppEnv, DEVELOPMENT_SECRET_KEY};
 pub use auth::AuthConfig;
+pub use cors::{CORS_EXPOSED_HEADERS, CorsConfig};
 pub use database::{DatabaseConfig, DatabaseUrl, SslMode};
 pub use docs::DocsConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
+pub use http::{DEFAULT_TRUSTED_PROXIES, HttpConfig};
 pub use logging::{LogConfig, LogFormat};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
 pub use redis::RedisConfig;
 pub use scheduler::SchedulerConfig;
+pub use security::{API_CSP, DOCS_CSP, HSTS, PERMISSIONS_POLICY, SecurityHeadersConfig};
 pub use sentry::SentryConfig;
 pub use worker::WorkerConfig;
 
@@ -85,6 +91,12 @@ pub struct Config {
     pub api: ApiConfig,
     /// The API's documentation pages and what the OpenAPI document says about the API.
     pub docs: DocsConfig,
+    /// The HTTP edge: trusted proxies, HTTPS enforcement.
+    pub http: HttpConfig,
+    /// The security headers on every api response.
+    pub security_headers: SecurityHeadersConfig,
+    /// Cross-origin access from browsers.
+    pub cors: CorsConfig,
     /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
     /// Social login: the configured providers and the redirect page.
@@ -163,6 +175,9 @@ impl Config {
         let redis = RedisConfig::from_vars(v)?;
         let api = ApiConfig::from_vars(v)?;
         let docs = DocsConfig::from_vars(v)?;
+        let http = HttpConfig::from_vars(v, env)?;
+        let security_headers = SecurityHeadersConfig::from_vars(v, env)?;
+        let cors = CorsConfig::from_vars(v)?;
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
@@ -178,6 +193,9 @@ impl Config {
             redis,
             api,
             docs,
+            http,
+            security_headers,
+            cors,
             auth,
             oauth,
             email,

@@ -65,6 +65,12 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
             "must be set in production (the default is a local development sink)",
         ));
     }
+    if config.cors.allows_any_origin() {
+        return Err(ConfigError::new(
+            "KEEL_CORS_ALLOWED_ORIGINS",
+            "must list exact origins in production, not *",
+        ));
+    }
     let pg = database::parse_url(config.database.url.expose_secret())?;
     if !config.database.ssl_mode.requires_tls() && !config.database.allow_insecure {
         return Err(ConfigError::new(
@@ -204,8 +210,13 @@ mod tests {
 
     #[test]
     fn production_with_strong_settings_starts_with_json_logs() {
-        let c =
-            production(&[("KEEL_SECRET_KEY", STRONG_KEY), REAL_SMTP, STRONG_DB]).expect("valid");
+        let c = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
+            REAL_SMTP,
+            STRONG_DB,
+        ])
+        .expect("valid");
         assert_eq!(c.env, AppEnv::Production);
         assert_eq!(c.log.format, LogFormat::Json);
     }
@@ -270,8 +281,13 @@ mod tests {
 
     #[test]
     fn production_warns_when_redis_has_no_password_and_not_when_it_has_one() {
-        let without =
-            production(&[("KEEL_SECRET_KEY", STRONG_KEY), REAL_SMTP, STRONG_DB]).expect("valid");
+        let without = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
+            REAL_SMTP,
+            STRONG_DB,
+        ])
+        .expect("valid");
         assert!(
             without
                 .warnings()
@@ -282,6 +298,7 @@ mod tests {
         );
         let with = production(&[
             ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
             REAL_SMTP,
             STRONG_DB,
             ("REDIS_URL", "rediss://:Xk29vLq8a@cache:6380"),
@@ -294,6 +311,19 @@ mod tests {
     fn development_never_warns() {
         let c = Config::from_vars(Vec::<(String, String)>::new()).expect("valid");
         assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn production_refuses_any_origin_for_cors() {
+        let err = production(&[
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
+            REAL_SMTP,
+            STRONG_DB,
+            ("KEEL_CORS_ALLOWED_ORIGINS", "https://app.example.com, *"),
+        ])
+        .expect_err("must fail");
+        assert_eq!(err.var, "KEEL_CORS_ALLOWED_ORIGINS");
     }
 
     #[test]

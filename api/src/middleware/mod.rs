@@ -1,0 +1,5 @@
+//! The api's own middleware, wrapped around every route in `startup.rs`.
+
+pub mod cors;
+pub mod proxy;
+pub mod security_headers;
