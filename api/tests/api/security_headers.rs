@@ -142,6 +142,6 @@ async fn every_value_can_be_overridden_and_a_path_given_its_own_policy() {
     );
     want.remove("x-xss-protection");
     // The schema sets its own caching (it is public and has an ETag).
-    want.insert("cache-control".into(), "public, max-age=60".into());
+    want.insert("cache-control", "public, max-age=60".into());
     assert_eq!(security_set(&res), want);
 }
