@@ -46,6 +46,7 @@ pub struct RecoveryCodesResponse {
         (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 409, description = "Already enabled (`two_factor_enabled`), or setup was not started (`two_factor_not_enabled`).", body = Problem),
         (status = 422, description = "`code` is wrong or already used, or `password` is wrong (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many wrong passwords or codes for this user (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/enable")]

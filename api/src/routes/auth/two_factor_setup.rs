@@ -52,6 +52,7 @@ pub struct ReauthRequest {
         (status = 403, description = "No `password` and no sign-in within the last 10 minutes (`reauthentication_required`).", body = Problem),
         (status = 409, description = "Two-factor authentication is already enabled (`two_factor_enabled`).", body = Problem),
         (status = 422, description = "`password` is wrong (`invalid_field`).", body = Problem),
+        (status = 429, description = "Too many wrong passwords or codes for this user (`rate_limited`); see `Retry-After`.", body = Problem),
     )
 )]
 #[post("/api/v1/auth/2fa/setup")]
