@@ -248,7 +248,9 @@ PY
 import re, sys
 compose = open("docker-compose.production.yml").read()
 example = open(".env.docker.example").read().splitlines()
-keel = [l.split("=", 1)[0] for l in open(".env.example").read().splitlines() if re.match(r"^[A-Z][A-Z0-9_]*=", l)]
+# The processes' variables: those above the section the operations scripts read.
+env_example = open(".env.example").read().split("# --- Operations scripts")[0]
+keel = [l.split("=", 1)[0] for l in env_example.splitlines() if re.match(r"^[A-Z][A-Z0-9_]*=", l)]
 listed = {}
 for i, l in enumerate(example):
     m = re.match(r"^([A-Z][A-Z0-9_]*)=", l)
