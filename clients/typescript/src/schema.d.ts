@@ -60,7 +60,8 @@ export interface paths {
         /**
          * Enable two-factor authentication.
          * @description Proves the authenticator holds the secret from setup, turns two-factor authentication on,
-         *     and returns ten single-use recovery codes (stored hashed; shown only now).
+         *     and returns ten single-use recovery codes (stored hashed; shown only now). Needs the
+         *     password, or a sign-in within the last 10 minutes.
          */
         post: operations["post_auth_2fa_enable"];
         delete?: never;
@@ -80,9 +81,32 @@ export interface paths {
         put?: never;
         /**
          * Start two-factor setup.
-         * @description Returns a new secret. Setting up again before enabling replaces it.
+         * @description Returns a new secret. Setting up again before enabling replaces it. Needs the password,
+         *     or a sign-in within the last 10 minutes (send `{}` then).
          */
         post: operations["post_auth_2fa_setup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email-change/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo an email change.
+         * @description After an email change, the previous address receives a link (valid 72 hours) that puts
+         *     the account back on that address, signs out every session and invalidates emailed links,
+         *     so whoever changed it is locked out; the owner then resets the password.
+         */
+        post: operations["post_auth_email_change_undo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -101,8 +125,11 @@ export interface paths {
         /**
          * Sign in.
          * @description Returns a short-lived access token and a refresh token. After
-         *     `KEEL_LOGIN_MAX_FAILURES` failures for one account from one IP within the window, answers
-         *     429 until the window ends.
+         *     `KEEL_LOGIN_MAX_FAILURES` failures for one account from one client (IPv6: one /64), or
+         *     `KEEL_LOGIN_ACCOUNT_MAX_FAILURES` from all clients together, within the window, answers
+         *     429 until the window ends (a password reset lifts the account-wide lock; the owner is
+         *     emailed when it trips). Attempts are counted before the password is checked, so
+         *     concurrent guesses cannot overrun the limits.
          */
         post: operations["post_auth_login"];
         delete?: never;
@@ -123,7 +150,8 @@ export interface paths {
         /**
          * Complete a login with the second factor.
          * @description Accepts a TOTP code (once per 30-second step, ±1 step of clock skew) or a recovery code.
-         *     After `KEEL_LOGIN_MAX_FAILURES` wrong codes for an account within the window, answers 429.
+         *     After `KEEL_LOGIN_MAX_FAILURES` wrong codes for an account within the window, answers 429
+         *     (counted before the code is checked, so concurrent guesses cannot overrun it).
          */
         post: operations["post_auth_login_2fa"];
         delete?: never;
@@ -187,8 +215,13 @@ export interface paths {
         /**
          * Finish a social login.
          * @description Exchanges the code, reads the provider's profile and signs in: the account already linked
-         *     to this provider user, else the account with the same email only if the provider verified
-         *     it, else a new account.
+         *     to this provider user, else the account with the same email if the provider verified it,
+         *     else a new account (only for a verified email). Linking to an account whose email was never
+         *     verified takes it over: its password, sessions, pending links and 2FA are removed.
+         *
+         *     The request must carry the `__Host-keel-oauth` cookie that `authorize` set (a browser
+         *     sends it when the SPA calls both endpoints with `credentials: "include"`); a callback from
+         *     another browser is refused.
          */
         post: operations["post_auth_oauth_callback"];
         delete?: never;
@@ -249,7 +282,8 @@ export interface paths {
         put?: never;
         /**
          * Reset the password.
-         * @description Sets the new password and signs out every session of the account.
+         * @description Sets the new password and signs out every session of the account. It also lifts a login
+         *     lock: the account-wide failure count is cleared.
          */
         post: operations["post_auth_password_reset"];
         delete?: never;
@@ -357,7 +391,8 @@ export interface paths {
          * Revoke one of my sessions.
          * @description Its refresh token and access tokens stop working at once (access tokens are checked
          *     against the session on every request). Revoking the current session signs this client
-         *     out.
+         *     out; signing out another one needs a sign-in within the last 10 minutes (a stolen token
+         *     must not sign the owner out everywhere).
          */
         delete: operations["delete_auth_session"];
         options?: never;
@@ -668,6 +703,14 @@ export interface components {
              */
             status: string;
         };
+        /** @description Proof of presence for a sensitive change. */
+        ReauthRequest: {
+            /**
+             * @description The current password; without it, the session must have signed in within the last
+             *     10 minutes.
+             */
+            password?: string | null;
+        };
         /** @description Recovery codes, shown once. */
         RecoveryCodesResponse: {
             /**
@@ -778,6 +821,11 @@ export interface components {
              * @example 123456
              */
             code: string;
+            /**
+             * @description The current password; without it, the session must have signed in within the last
+             *     10 minutes.
+             */
+            password?: string | null;
         };
         /** @description Password and a current code. */
         TwoFactorDisableRequest: {
@@ -810,12 +858,22 @@ export interface components {
              */
             secret: string;
         };
+        /** @description The token from the link sent to the previous address. */
+        UndoEmailChangeRequest: {
+            /** @description The `token` query parameter of the emailed link. */
+            token: string;
+        };
         /** @description Fields to change; absent ones stay. */
         UpdateMeRequest: {
             /**
+             * @description The current password, to change the email; without it, the session must have signed
+             *     in within the last 10 minutes.
+             */
+            current_password?: string | null;
+            /**
              * Format: email
              * @description New email address: a verification link goes to it, and the account switches to it only
-             *     once the link is used.
+             *     once the link is used (the previous address is then told, with an undo link).
              * @example ada.king@example.com
              */
             email?: string | null;
@@ -990,8 +1048,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `password` or `code` is wrong. */
+            /** @description `password` or `code` is wrong (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords for this user (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1050,6 +1117,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No `password` and no sign-in within the last 10 minutes (`reauthentication_required`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Already enabled (`two_factor_enabled`), or setup was not started (`two_factor_not_enabled`). */
             409: {
                 headers: {
@@ -1077,8 +1153,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `code` is wrong or already used. */
+            /** @description `code` is wrong or already used, or `password` is wrong (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords or codes for this user (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1104,7 +1189,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthRequest"];
+            };
+        };
         responses: {
             /** @description A new secret to load into an authenticator. */
             200: {
@@ -1113,6 +1202,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TwoFactorSetupResponse"];
+                };
+            };
+            /** @description The body is not valid JSON (`malformed_json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (`unauthorized`). */
@@ -1124,8 +1222,138 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No `password` and no sign-in within the last 10 minutes (`reauthentication_required`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Two-factor authentication is already enabled (`two_factor_enabled`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than `KEEL_API_BODY_LIMIT_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `password` is wrong (`invalid_field`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords or codes for this user (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_auth_email_change_undo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UndoEmailChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is back on its previous address; every session was signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON (`malformed_json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The previous address was taken by another account meanwhile (`email_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than `KEEL_API_BODY_LIMIT_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is invalid, used or expired (`invalid_field`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this IP (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1202,7 +1430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `email` is not an email address. */
+            /** @description `email` is not an email address (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1280,7 +1508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The MFA token or the code is wrong, used or expired; `errors` names which. */
+            /** @description The MFA token or the code is wrong, used or expired; `errors` names which (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1406,6 +1634,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests from this IP (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description PostgreSQL or Redis is unavailable (`service_unavailable`); retry after `Retry-After`. */
             503: {
                 headers: {
@@ -1460,7 +1697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The provider shared no email (`oauth_no_email`), or did not verify the email of an existing account (`oauth_email_unverified`). */
+            /** @description The provider shared no email (`oauth_no_email`) or did not verify it (`oauth_email_unverified`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1487,7 +1724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `state` is invalid, used, expired or for another provider. */
+            /** @description `state` is invalid, used, expired, for another provider, or was issued to another browser (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1572,8 +1809,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `current` is wrong or `new` breaks a rule. */
+            /** @description `current` is wrong or `new` breaks a rule (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords for this user (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1641,7 +1887,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `email` is not an email address. */
+            /** @description `email` is not an email address (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1864,7 +2110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field breaks a rule; `errors` names it. */
+            /** @description A field breaks a rule; `errors` names it (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1942,7 +2188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `email` is not an email address. */
+            /** @description `email` is not an email address (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2030,6 +2276,15 @@ export interface operations {
             };
             /** @description No valid access token (`unauthorized`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signing out another session needs a sign-in within the last 10 minutes (`reauthentication_required`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2227,8 +2482,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `password` is wrong. */
+            /** @description `password` is wrong (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords for this user (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2287,8 +2551,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The new email address belongs to another account (`email_taken`). */
-            409: {
+            /** @description An email change needs `current_password` or a sign-in within the last 10 minutes (`reauthentication_required`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2314,8 +2578,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field breaks a rule; `errors` names it. */
+            /** @description A field breaks a rule; `errors` names it (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many email changes for this account (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
