@@ -23,14 +23,19 @@ pub fn allowed(decision: Decision) -> Result<(), ApiError> {
 
 /// Counts a request from `ip` to `endpoint` against the per-IP limit.
 pub async fn limit_ip(state: &AppState, endpoint: &str, ip: &str) -> Result<(), ApiError> {
-    let auth = &state.config.auth;
+    hit(
+        state,
+        &keys::per_ip(endpoint, ip),
+        state.config.auth.per_ip_limit,
+    )
+    .await
+}
+
+/// Counts one request under `key`: at most `limit` per `KEEL_RATE_LIMIT_WINDOW_SECS`, else 429.
+async fn hit(state: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
     let decision = state
         .limiter
-        .hit(
-            &keys::per_ip(endpoint, ip),
-            auth.per_ip_limit,
-            auth.rate_window,
-        )
+        .hit(key, limit, state.config.auth.rate_window)
         .await?;
     allowed(decision)
 }
@@ -42,29 +47,13 @@ pub async fn limit_email(
     endpoint: &str,
     email: &EmailAddress,
 ) -> Result<(), ApiError> {
-    let decision = state
-        .limiter
-        .hit(
-            &keys::per_email(endpoint, email),
-            PER_EMAIL_LIMIT,
-            state.config.auth.rate_window,
-        )
-        .await?;
-    allowed(decision)
+    hit(state, &keys::per_email(endpoint, email), PER_EMAIL_LIMIT).await
 }
 
 /// Counts a request of the signed-in `user` to `endpoint` against the per-user limit (the
 /// same as per address: each such request can send an email).
 pub async fn limit_user(state: &AppState, endpoint: &str, user: UserId) -> Result<(), ApiError> {
-    let decision = state
-        .limiter
-        .hit(
-            &keys::per_user(endpoint, user),
-            PER_EMAIL_LIMIT,
-            state.config.auth.rate_window,
-        )
-        .await?;
-    allowed(decision)
+    hit(state, &keys::per_user(endpoint, user), PER_EMAIL_LIMIT).await
 }
 
 /// Counts a login attempt for `email` from `ip` before the password is checked, on two
