@@ -5,6 +5,8 @@
 #   3. a fresh worker, jobs enqueued at a steady rate while it is idle     -> enqueue->start p50/p99
 #   4. redis-benchmark LPUSH/RPOP on the same server                       -> the machine's ceiling
 # Usage: bench/jobs.sh [N]   (default 100000). Prints one figure per line.
+# KEEL_BENCH_BIN=<dir> measures the binaries in that directory (another revision's release build)
+# instead of building this one; they get a database of their own (their migrations may differ).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -15,13 +17,18 @@ concurrency=${KEEL_BENCH_CONCURRENCY:-512}
 latency_jobs=${KEEL_BENCH_LATENCY_JOBS:-20000}
 latency_rate=${KEEL_BENCH_LATENCY_RATE:-2000}
 
-ensure_postgres keel_bench
+if [[ -n ${KEEL_BENCH_BIN:-} ]]; then
+  ensure_postgres keel_bench_other
+  bin=$KEEL_BENCH_BIN
+else
+  ensure_postgres keel_bench
+  say "building (release)"
+  cargo build --release --quiet --bins
+  bin=$CARGO_TARGET_DIR/release
+fi
 ensure_redis
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-say "building (release)"
-cargo build --release --quiet --bins
-bin=$CARGO_TARGET_DIR/release
 
 export APP_ENV=development RUST_LOG=warn KEEL_LOG_FORMAT=compact
 export KEEL_REDIS_PREFIX="keelbench:$$"
