@@ -5,7 +5,7 @@
 #   3. GET /healthz p99 while a login flood (Argon2id per request) runs
 # Usage: bench/api.sh [seconds]   (default 10 per run). Prints one figure per line.
 # KEEL_BENCH_BIN=<dir> measures the keel-api in that directory (another revision's release build)
-# instead of building this one; it gets a database of its own (its migrations may differ).
+# instead of building this one; it gets a database named after that directory (migrations differ).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -17,7 +17,7 @@ command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-contrib
 
 if [[ -n ${KEEL_BENCH_BIN:-} ]]; then
-  ensure_postgres keel_bench_api_other
+  ensure_postgres "keel_bench_api_$(basename "$KEEL_BENCH_BIN" | tr -c 'a-z0-9_\n' _)"
   bin=$KEEL_BENCH_BIN
 else
   ensure_postgres keel_bench_api

@@ -6,7 +6,7 @@
 #   4. redis-benchmark LPUSH/RPOP on the same server                       -> the machine's ceiling
 # Usage: bench/jobs.sh [N]   (default 100000). Prints one figure per line.
 # KEEL_BENCH_BIN=<dir> measures the binaries in that directory (another revision's release build)
-# instead of building this one; they get a database of their own (their migrations may differ).
+# instead of building this one; they get a database named after that directory (migrations differ).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -18,7 +18,7 @@ latency_jobs=${KEEL_BENCH_LATENCY_JOBS:-20000}
 latency_rate=${KEEL_BENCH_LATENCY_RATE:-2000}
 
 if [[ -n ${KEEL_BENCH_BIN:-} ]]; then
-  ensure_postgres keel_bench_other
+  ensure_postgres "keel_bench_$(basename "$KEEL_BENCH_BIN" | tr -c 'a-z0-9_\n' _)"
   bin=$KEEL_BENCH_BIN
 else
   ensure_postgres keel_bench
