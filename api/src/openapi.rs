@@ -2,11 +2,13 @@
 //!
 //! The fixed parts (info, tags in their order) are [`ApiDoc`]; the parts that come from
 //! configuration (contact, license, servers, external docs) are [`info::apply`]; the
-//! problem answers every operation can give and the links between operations are added after
-//! the paths are collected.
+//! problem answers every operation can give, the rate-limit headers and 429 of every
+//! `/api/v1` operation (`rate_limit.rs`) and the links between operations are added after the
+//! paths are collected.
 
 mod info;
 pub mod links;
+mod rate_limit;
 
 use actix_web::App;
 use keel_shared::config::DocsConfig;
@@ -116,7 +118,7 @@ impl utoipa::Modify for ProblemResponses {
                     add("400", "The body is not valid JSON (`malformed_json`).");
                     add(
                         "413",
-                        "The body is larger than `KEEL_API_BODY_LIMIT_BYTES` (`payload_too_large`).",
+                        "The body is larger than the operation's cap, `KEEL_API_BODY_LIMIT_BYTES` unless it says otherwise (`payload_too_large`); `detail` names the cap.",
                     );
                     add(
                         "415",
@@ -174,6 +176,7 @@ pub fn document_for(docs: &DocsConfig) -> utoipa::openapi::OpenApi {
     // Derive modifiers run before the handlers' paths are collected; this one needs them.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
     utoipa::Modify::modify(&crate::error::ProblemContentType, &mut doc);
+    utoipa::Modify::modify(&rate_limit::RateLimitHeaders, &mut doc);
     mark_public(&mut doc);
     links::apply(&mut doc);
     info::apply(&mut doc, docs);

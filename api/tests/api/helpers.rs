@@ -11,6 +11,8 @@ use keel_shared::testing::{
 /// A running api and what it stands on.
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener (`KEEL_API_METRICS_ADDR`).
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub db: TestDb,
     pub redis: TestRedis,
@@ -306,10 +308,14 @@ async fn start(db: TestDb, redis: TestRedis, config: keel_shared::Config) -> Tes
     telemetry::init(&config.log);
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         db,
         redis,
