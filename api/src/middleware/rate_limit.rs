@@ -12,8 +12,9 @@
 //! [`Refusal`] and the headers describe that limit (remaining 0, reset = `Retry-After`): the
 //! limit the client ran into wins.
 //!
-//! When Redis cannot be reached the request is served uncounted (fail-open): rate limiting
-//! must not turn a Redis outage into an api outage. Each such request is counted in
+//! When Redis cannot be reached, or does not answer within `KEEL_GLOBAL_RATE_LIMIT_TIMEOUT_MS`,
+//! the request is served uncounted (fail-open): rate limiting must not turn a Redis outage
+//! into an api outage, nor a hung Redis into a slow api. Each such request is counted in
 //! `keel_api_rate_limit_fail_open_total` and a warning is logged at most every 10 s.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -92,10 +93,15 @@ pub async fn rate_limit(
             (keys::global_ip(&ip), config.per_ip)
         }
     };
-    let quota = match state.limiter.count(&key, config.window).await {
-        Ok(usage) => Quota::of(usage, limit),
-        Err(e) => {
+    let counted = tokio::time::timeout(config.timeout, state.limiter.count(&key, config.window));
+    let quota = match counted.await {
+        Ok(Ok(usage)) => Quota::of(usage, limit),
+        Ok(Err(e)) => {
             failed_open(&e);
+            Quota::untouched(limit, config.window)
+        }
+        Err(_) => {
+            failed_open(&"no answer within KEEL_GLOBAL_RATE_LIMIT_TIMEOUT_MS");
             Quota::untouched(limit, config.window)
         }
     };
@@ -141,7 +147,7 @@ const WARNING_EVERY_MS: u64 = 10_000;
 
 /// A request served without being counted: counted as such, and logged at most every 10 s
 /// so that an outage does not flood the log.
-fn failed_open(error: &keel_shared::redis::RedisError) {
+fn failed_open(error: &dyn std::fmt::Display) {
     metrics::counter!("keel_api_rate_limit_fail_open_total").increment(1);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

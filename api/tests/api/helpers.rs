@@ -268,6 +268,24 @@ impl TestApp {
     }
 }
 
+/// The api's `/metrics`, scraped from its metrics listener.
+pub async fn scrape(app: &TestApp) -> String {
+    let address = app.metrics_address.as_deref().expect("metrics are on");
+    let res = reqwest::get(format!("{address}/metrics"))
+        .await
+        .expect("scraped");
+    assert_eq!(res.status(), 200);
+    res.text().await.expect("text")
+}
+
+/// The value of `series` (name and labels as rendered) in a scrape; 0 when absent.
+pub fn series(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().expect("a number"))
+}
+
 /// Unix time in seconds.
 pub fn now_secs() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).expect("time")

@@ -19,6 +19,7 @@ mod oauth;
 mod openapi;
 mod outages;
 mod proxies;
+mod rate_limit;
 mod request_id;
 mod security_headers;
 mod sentry;

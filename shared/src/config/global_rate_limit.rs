@@ -18,15 +18,21 @@ pub struct GlobalRateLimitConfig {
     /// `KEEL_GLOBAL_RATE_LIMIT_PER_USER`: requests per window with one user's valid access
     /// tokens (from anywhere).
     pub per_user: u32,
+    /// `KEEL_GLOBAL_RATE_LIMIT_TIMEOUT_MS`: how long a request waits for its count (a free
+    /// Redis connection included) before it is served uncounted: a hung Redis delays each
+    /// request by at most this much.
+    pub timeout: Duration,
 }
 
 impl GlobalRateLimitConfig {
-    /// The window (60 s; 0 reads as 1 s) and both limits (300 per address, 600 per user).
+    /// The window (60 s; 0 reads as 1 s), both limits (300 per address, 600 per user) and
+    /// the wait for Redis (100 ms).
     pub(super) fn from_vars(v: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             window: v.secs_at_least_one("KEEL_GLOBAL_RATE_LIMIT_WINDOW_SECS", 60)?,
             per_ip: v.count_or("KEEL_GLOBAL_RATE_LIMIT_PER_IP", 300)?,
             per_user: v.count_or("KEEL_GLOBAL_RATE_LIMIT_PER_USER", 600)?,
+            timeout: v.millis_or("KEEL_GLOBAL_RATE_LIMIT_TIMEOUT_MS", 100)?,
         })
     }
 }
@@ -45,6 +51,7 @@ mod tests {
                 window: Duration::from_secs(60),
                 per_ip: 300,
                 per_user: 600,
+                timeout: Duration::from_millis(100),
             }
         );
     }
@@ -66,6 +73,7 @@ mod tests {
         for name in [
             "KEEL_GLOBAL_RATE_LIMIT_PER_IP",
             "KEEL_GLOBAL_RATE_LIMIT_PER_USER",
+            "KEEL_GLOBAL_RATE_LIMIT_TIMEOUT_MS",
         ] {
             refused(GlobalRateLimitConfig::from_vars, name, "0");
             refused(GlobalRateLimitConfig::from_vars, name, "-1");
