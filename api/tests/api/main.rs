@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth_tokens;
+mod connections;
 mod contract;
 mod cors;
 mod docs;
@@ -15,6 +16,7 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod oauth;
 mod openapi;
 mod outages;

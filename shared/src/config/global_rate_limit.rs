@@ -77,7 +77,11 @@ mod tests {
         ] {
             refused(GlobalRateLimitConfig::from_vars, name, "0");
             refused(GlobalRateLimitConfig::from_vars, name, "-1");
-            refused(GlobalRateLimitConfig::from_vars, name, "4294967296");
         }
+        refused(
+            GlobalRateLimitConfig::from_vars,
+            "KEEL_GLOBAL_RATE_LIMIT_PER_IP",
+            "4294967296",
+        );
     }
 }
