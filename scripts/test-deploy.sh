@@ -369,6 +369,7 @@ check_live() {
   DATABASE_URL=$db_url APP_ENV=development KEEL_LOG_FORMAT=json RUST_LOG=info \
     KEEL_API_ADDR=127.0.0.1:$api_port KEEL_REDIS_PREFIX="keeldeploy:$$" KEEL_TRUSTED_PROXIES=127.0.0.1/32 \
     KEEL_RATE_LIMIT_PER_IP=1000000 KEEL_LOGIN_MAX_FAILURES=1000000 \
+    KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000 KEEL_API_METRICS_ADDR=off \
     "$bin/keel-api" serve 2>"$api_log" &
   api_pid=$!
   KEEL_CLEANUP+=("kill -TERM $api_pid")

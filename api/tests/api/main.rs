@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod oauth;
+mod observability;
 mod openapi;
 mod outages;
 mod proxies;
