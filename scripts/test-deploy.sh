@@ -627,7 +627,7 @@ for (k, n), d in by.items():
     if k == "ServiceMonitor":
         sel = d["spec"]["selector"]["matchLabels"]
         svcs = [s for (sk, _), s in by.items() if sk == "Service" and all(s["metadata"].get("labels", {}).get(a) == b for a, b in sel.items())]
-        if len(svcs) != 2: err(f"ServiceMonitor selects {len(svcs)} Services, expected worker and scheduler")
+        if len(svcs) != 3: err(f"ServiceMonitor selects {len(svcs)} Services, expected api, worker and scheduler")
         for svc in svcs:
             if not any(p.get("name") == e["port"] for e in d["spec"]["endpoints"] for p in svc["spec"]["ports"]): err(f"ServiceMonitor port not on {svc['metadata']['name']}")
 for (k, n), d in by.items():
