@@ -66,27 +66,13 @@ struct ProblemResponses;
 
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let problem = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        crate::error::PROBLEM_JSON,
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build(),
-            )
-        };
         for (path, item) in &mut openapi.paths.paths {
             for op in operations(item) {
                 let mut add = |status: &str, description: &str| {
                     op.responses
                         .responses
                         .entry(status.to_owned())
-                        .or_insert_with(|| problem(description));
+                        .or_insert_with(|| problem_response(description));
                 };
                 use utoipa::openapi::path::ParameterIn;
                 let has_in = |place: ParameterIn| {
@@ -144,6 +130,24 @@ impl utoipa::Modify for ProblemResponses {
             }
         }
     }
+}
+
+/// A problem answer: `description` (naming its codes) over a `Problem` body.
+pub(crate) fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 /// The operations of a path (those Keel uses: GET, POST, PUT, PATCH, DELETE).

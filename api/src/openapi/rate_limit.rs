@@ -4,7 +4,7 @@
 //! `components/headers` and referenced from each response.
 
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::openapi::{ObjectBuilder, OpenApi, Ref, RefOr, Type};
 
 /// The headers of every `/api/v1` answer, with what they say.
 const HEADERS: [(&str, &str); 6] = [
@@ -80,16 +80,7 @@ impl utoipa::Modify for RateLimitHeaders {
                     }
                     Some(_) => {}
                     None => {
-                        let problem = ResponseBuilder::new()
-                            .description(GLOBAL_429)
-                            .content(
-                                crate::error::PROBLEM_JSON,
-                                ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name("Problem")))
-                                    .build(),
-                            )
-                            .build();
-                        responses.insert("429".to_owned(), RefOr::T(problem));
+                        responses.insert("429".to_owned(), super::problem_response(GLOBAL_429));
                     }
                 }
                 for (status, response) in responses.iter_mut() {

@@ -100,15 +100,18 @@ async fn pools_readiness_and_in_flight_requests_are_read_at_scrape_time() {
             "{present} missing from {metrics}"
         );
     }
-    assert_eq!(series(&metrics, "keel_ready"), 1.0);
-    assert_eq!(
-        series(&metrics, r#"keel_dependency_up{dependency="postgres"}"#),
-        1.0
-    );
-    assert_eq!(
-        series(&metrics, r#"keel_dependency_up{dependency="redis"}"#),
-        1.0
-    );
+    assert_eq!(readiness(&metrics), (1.0, 1.0, 1.0));
+}
+
+/// `keel_ready`, and whether PostgreSQL and Redis are up, as scraped.
+fn readiness(metrics: &str) -> (f64, f64, f64) {
+    let up = |dependency: &str| {
+        series(
+            metrics,
+            &format!(r#"keel_dependency_up{{dependency="{dependency}"}}"#),
+        )
+    };
+    (series(metrics, "keel_ready"), up("postgres"), up("redis"))
 }
 
 #[tokio::test]
@@ -122,14 +125,10 @@ async fn a_dependency_down_shows_as_not_ready() {
     postgres.cut();
     let metrics = scrape(&app).await;
 
-    assert_eq!(series(&metrics, "keel_ready"), 0.0);
     assert_eq!(
-        series(&metrics, r#"keel_dependency_up{dependency="postgres"}"#),
-        0.0
-    );
-    assert_eq!(
-        series(&metrics, r#"keel_dependency_up{dependency="redis"}"#),
-        1.0
+        readiness(&metrics),
+        (0.0, 0.0, 1.0),
+        "not ready: PostgreSQL down, Redis up"
     );
 }
 
