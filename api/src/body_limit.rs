@@ -148,6 +148,14 @@ mod tests {
         HttpResponse::NoContent().finish()
     }
 
+    #[post(
+        "/configured",
+        wrap = "BodyLimit::from_config(|c| c.api.body_limit * 4)"
+    )]
+    async fn configured(_: web::Json<Note>) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
     fn note(len: usize) -> serde_json::Value {
         serde_json::json!({ "text": "x".repeat(len) })
     }
@@ -189,5 +197,36 @@ mod tests {
                 .is_some_and(|d| d.contains(" 4096 ")),
             "{body}"
         );
+    }
+
+    #[actix_web::test]
+    async fn a_cap_can_come_from_the_configuration() {
+        let config = Config::from_vars([("KEEL_API_BODY_LIMIT_BYTES", "100")]).expect("valid");
+        let (json, form, payload) = caps(config.api.body_limit);
+        let state = AppState::new(config).expect("state builds without dialling anything");
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(state))
+                .app_data(json)
+                .app_data(form)
+                .app_data(payload)
+                .service(small)
+                .service(configured),
+        )
+        .await;
+        let send = |path: &'static str| {
+            test::TestRequest::post()
+                .uri(path)
+                .set_json(note(300))
+                .to_request()
+        };
+
+        assert_eq!(
+            test::call_service(&app, send("/configured")).await.status(),
+            StatusCode::NO_CONTENT,
+            "4 × KEEL_API_BODY_LIMIT_BYTES"
+        );
+        let res = test::call_service(&app, send("/small")).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -9,13 +9,12 @@ use actix_web::http::KeepAlive;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use keel_shared::jobs::Queue;
+use keel_shared::Config;
 use keel_shared::probe::{ProbeServer, ProbeState};
-use keel_shared::{Config, db, redis};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{path_error_handler, query_error_handler};
-use crate::fallback::{RouteTable, fallback};
+use crate::fallback::fallback;
 use crate::middleware;
 use crate::request_id::request_id;
 use crate::state::AppState;
@@ -48,46 +47,7 @@ impl Application {
         // Before any metric is touched, so that every handle records.
         let render = keel_shared::probe::install_metrics();
         crate::metrics::register_counters();
-        let db = db::pool(&config.database, "keel-api")?;
-        let redis = redis::pool(&config.redis)?;
-        let doc = crate::openapi::document_for(&config.docs);
-        let queue = Queue::new(
-            redis.clone(),
-            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
-        );
-        let limiter = keel_shared::ratelimit::Limiter::new(
-            redis.clone(),
-            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
-        );
-        let jwt = Arc::new(keel_shared::auth::jwt::JwtKeys::new(
-            &config.auth.jwt_keys,
-            config.auth.access_ttl,
-            &config.auth.jwt_issuer,
-            &config.auth.jwt_audience,
-        ));
-        let oauth = keel_shared::oauth::OAuth::new(
-            config.oauth.clone(),
-            redis.clone(),
-            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
-        );
-        let config = Arc::new(config);
-        let accounts =
-            keel_shared::accounts::Accounts::new(db.clone(), Arc::clone(&config), Arc::clone(&jwt));
-        let state = AppState {
-            db,
-            redis,
-            queue,
-            jwt,
-            accounts,
-            limiter,
-            oauth,
-            routes: Arc::new(RouteTable::from_openapi(&doc)),
-            schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),
-            security_headers: Arc::new(middleware::security_headers::SecurityHeaders::new(
-                &config.security_headers,
-            )),
-            config,
-        };
+        let state = AppState::new(config)?;
         let listener = TcpListener::bind(state.config.api.addr)
             .with_context(|| format!("cannot listen on KEEL_API_ADDR={}", state.config.api.addr))?;
         let port = listener.local_addr()?.port();
