@@ -33,6 +33,10 @@ export KEEL_REDIS_PREFIX="keelbench-api:$$"
 export KEEL_API_ADDR=127.0.0.1:${KEEL_BENCH_PORT:-18200}
 export KEEL_DB_POOL_SIZE=${KEEL_DB_POOL_SIZE:-32}
 export KEEL_RATE_LIMIT_PER_IP=1000000000 KEEL_LOGIN_MAX_FAILURES=1000000000 KEEL_LOGIN_ACCOUNT_MAX_FAILURES=1000000000
+# The global limit counts every request (one Redis round trip each) but never refuses one; the
+# metrics listener runs, on a free port.
+export KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000000 KEEL_GLOBAL_RATE_LIMIT_PER_USER=1000000000
+export KEEL_API_METRICS_ADDR=127.0.0.1:0
 base="http://$KEEL_API_ADDR"
 "$bin/keel-api" migrate
 psql "$api_db" -qc "TRUNCATE users, job_outbox CASCADE" >/dev/null

@@ -33,6 +33,7 @@ sed -i 's#^    access_log .*#    access_log off;#' "$work/nginx/nginx.conf"
 
 export APP_ENV=development RUST_LOG=warn KEEL_LOG_FORMAT=compact KEEL_REDIS_PREFIX="keelbench-nginx:$$"
 export KEEL_API_ADDR=127.0.0.1:$api_port KEEL_TRUSTED_PROXIES=127.0.0.1/32
+export KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000000 KEEL_API_METRICS_ADDR=127.0.0.1:0
 "$bin/keel-api" migrate
 "$bin/keel-api" serve &
 api_pid=$!

@@ -79,7 +79,7 @@ APP_ENV=production KEEL_SECRET_KEY=$(openssl rand -hex 32) KEEL_JWT_KEYS="k1=$(o
   SMTP_URL="smtps://keel:unused@smtp.invalid:465" \
   DATABASE_URL="postgres://keel:$(openssl rand -hex 12)@127.0.0.1:1/keel?sslmode=verify-full" \
   KEEL_REDIS_PREFIX="keelobservatory:$$" KEEL_API_ADDR="127.0.0.1:$api_port" RUST_LOG=error \
-  "$CARGO_TARGET_DIR/debug/keel-api" serve &
+  KEEL_API_METRICS_ADDR=off "$CARGO_TARGET_DIR/debug/keel-api" serve &
 api_pid=$!
 KEEL_CLEANUP+=("kill -TERM $api_pid")
 for _ in $(seq 100); do

@@ -75,6 +75,7 @@ export DATABASE_URL
 DATABASE_URL=$(url_with_database "$DATABASE_URL" "$db")
 export KEEL_API_ADDR=127.0.0.1:$port KEEL_PUBLIC_URL=http://127.0.0.1:$port
 export KEEL_REDIS_PREFIX=keeldocs:$$ RUST_LOG=warn KEEL_RATE_LIMIT_PER_IP=1000000
+export KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000 KEEL_GLOBAL_RATE_LIMIT_PER_USER=1000000 KEEL_API_METRICS_ADDR=off
 export SMTP_URL=smtp://127.0.0.1:$smtp_port KEEL_WORKER_HEALTH_ADDR=127.0.0.1:$worker_port
 "$CARGO_TARGET_DIR/debug/keel-api" migrate
 python3 -u scripts/dev-smtp-sink.py 127.0.0.1 "$smtp_port" "$mail" >&2 &

@@ -369,6 +369,7 @@ check_live() {
   DATABASE_URL=$db_url APP_ENV=development KEEL_LOG_FORMAT=json RUST_LOG=info \
     KEEL_API_ADDR=127.0.0.1:$api_port KEEL_REDIS_PREFIX="keeldeploy:$$" KEEL_TRUSTED_PROXIES=127.0.0.1/32 \
     KEEL_RATE_LIMIT_PER_IP=1000000 KEEL_LOGIN_MAX_FAILURES=1000000 \
+    KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000 KEEL_API_METRICS_ADDR=off \
     "$bin/keel-api" serve 2>"$api_log" &
   api_pid=$!
   KEEL_CLEANUP+=("kill -TERM $api_pid")
@@ -626,7 +627,7 @@ for (k, n), d in by.items():
     if k == "ServiceMonitor":
         sel = d["spec"]["selector"]["matchLabels"]
         svcs = [s for (sk, _), s in by.items() if sk == "Service" and all(s["metadata"].get("labels", {}).get(a) == b for a, b in sel.items())]
-        if len(svcs) != 2: err(f"ServiceMonitor selects {len(svcs)} Services, expected worker and scheduler")
+        if len(svcs) != 3: err(f"ServiceMonitor selects {len(svcs)} Services, expected api, worker and scheduler")
         for svc in svcs:
             if not any(p.get("name") == e["port"] for e in d["spec"]["endpoints"] for p in svc["spec"]["ports"]): err(f"ServiceMonitor port not on {svc['metadata']['name']}")
 for (k, n), d in by.items():

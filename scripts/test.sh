@@ -79,7 +79,8 @@ contract_tests() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DATABASE_URL=$db_url "$CARGO_TARGET_DIR/debug/keel-api" migrate
   DATABASE_URL=$db_url KEEL_API_ADDR=127.0.0.1:$port RUST_LOG=error KEEL_REDIS_PREFIX="keelcontract:$$" \
-    KEEL_RATE_LIMIT_PER_IP=1000000000 "$CARGO_TARGET_DIR/debug/keel-api" serve &
+    KEEL_RATE_LIMIT_PER_IP=1000000000 KEEL_GLOBAL_RATE_LIMIT_PER_IP=1000000000 KEEL_GLOBAL_RATE_LIMIT_PER_USER=1000000000 \
+    KEEL_API_METRICS_ADDR=off "$CARGO_TARGET_DIR/debug/keel-api" serve &
   pid=$!
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
   status=0
@@ -113,6 +114,7 @@ step "systemd units" lint_units
 step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "advisories (cargo deny, RustSec snapshot)" scripts/check-advisories.sh
 step "tests" run_tests
+step "observability (promtool: alert rules, their unit tests, scrape config)" scripts/check-observability.sh
 step "operations scripts (bats)" scripts/test-scripts.sh
 step "contract (schemathesis)" contract_tests
 step "deploy (Dockerfiles, compose, nginx live, systemd, fail2ban, Kubernetes, guides)" scripts/test-deploy.sh

@@ -5,15 +5,19 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use keel_shared::accounts::ClientMeta;
+use keel_shared::auth::jwt::{Claims, TokenError};
 use keel_shared::db::users::{self, User};
 use keel_shared::domain::SessionId;
 
 use crate::error::ApiError;
 use crate::middleware::proxy::{self, ClientAddr};
+use crate::middleware::rate_limit::VerifiedToken;
 use crate::state::AppState;
 
 /// A request with a valid bearer access token of an active session. One PostgreSQL read:
-/// the user joined with the session (a revoked session's tokens stop working at once).
+/// the user joined with the session (a revoked session's tokens stop working at once). On
+/// `/api/v1` the rate limiter has checked the token's signature already and handed over its
+/// claims.
 pub struct AuthUser {
     /// The user.
     pub user: User,
@@ -41,25 +45,16 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        // The rate limiter verified the token of this request already.
+        let verified = req.extensions().get::<VerifiedToken>().map(|t| t.0.clone());
+        let claims = match (verified, &state) {
+            (Some(claims), _) => Ok(claims),
+            (None, Some(state)) => verify(req, state),
+            (None, None) => Err(ApiError::Internal(anyhow::anyhow!("no AppState"))),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no AppState")))?;
-            let token = token.ok_or(ApiError::Unauthorized("missing Authorization header"))?;
-            let token = token.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized(
-                "the Authorization scheme must be Bearer",
-            ))?;
-            let claims = state.jwt.verify(token.trim()).map_err(|e| {
-                use keel_shared::auth::jwt::TokenError;
-                ApiError::Unauthorized(match e {
-                    TokenError::Expired => "token expired",
-                    TokenError::BadSignature => "bad signature",
-                    TokenError::Malformed => "malformed token",
-                })
-            })?;
+            let claims = claims?;
             let client = state.db.get().await?;
             let (user, signed_in_at) = users::by_active_session(&client, claims.sub, claims.sid)
                 .await?
@@ -72,6 +67,31 @@ impl FromRequest for AuthUser {
             })
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    Some(value.strip_prefix("Bearer ")?.trim())
+}
+
+/// Checks the request's bearer token, saying what is wrong with it.
+fn verify(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized("missing Authorization header"))?;
+    let token = value.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized(
+        "the Authorization scheme must be Bearer",
+    ))?;
+    state.jwt.verify(token.trim()).map_err(|e| {
+        ApiError::Unauthorized(match e {
+            TokenError::Expired => "token expired",
+            TokenError::BadSignature => "bad signature",
+            TokenError::Malformed => "malformed token",
+        })
+    })
 }
 
 /// The caller's address (resolved through trusted proxies only, see

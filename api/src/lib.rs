@@ -1,11 +1,13 @@
 //! Keel's REST API as a library: `main.rs` only parses the command line, so tests run the
 //! real [`startup::Application`] on port 0.
 
+pub mod body_limit;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod object_bodies;
 pub mod observe;

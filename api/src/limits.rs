@@ -11,14 +11,24 @@ use crate::state::AppState;
 /// How many emails one address can be sent by register, resend or forgot per window.
 const PER_EMAIL_LIMIT: u32 = 5;
 
-/// `Ok` when allowed, else 429 with `Retry-After`.
-pub fn allowed(decision: Decision) -> Result<(), ApiError> {
+/// `Ok` when allowed, else 429 with `Retry-After`, naming `limit` (the limit that decided).
+pub fn allowed(decision: Decision, limit: u32) -> Result<(), ApiError> {
     match decision {
         Decision::Allowed => Ok(()),
-        Decision::Limited { retry_after } => Err(ApiError::TooManyRequests {
-            retry_after_secs: retry_after.as_secs().max(1),
-        }),
+        Decision::Limited { retry_after } => {
+            count_rejection("endpoint");
+            Err(ApiError::TooManyRequests {
+                retry_after_secs: retry_after.as_secs().max(1),
+                limit,
+            })
+        }
     }
+}
+
+/// Counts a request refused by the `global` limit or an `endpoint` limit in
+/// `keel_api_rate_limited_total`.
+pub fn count_rejection(limit: &'static str) {
+    metrics::counter!("keel_api_rate_limited_total", "limit" => limit).increment(1);
 }
 
 /// Counts a request from `ip` to `endpoint` against the per-IP limit.
@@ -37,7 +47,7 @@ async fn hit(state: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
         .limiter
         .hit(key, limit, state.config.auth.rate_window)
         .await?;
-    allowed(decision)
+    allowed(decision, limit)
 }
 
 /// Counts a request about `email` to `endpoint` against the per-address limit (the same for
@@ -78,6 +88,10 @@ pub async fn count_login(state: &AppState, email: &EmailAddress, ip: &str) -> Re
             auth.rate_window,
         )
         .await?;
+    let limit = match attempt {
+        Attempt::Refused { counter: 1, .. } => auth.login_account_max_failures,
+        _ => auth.login_max_failures,
+    };
     if let Attempt::Refused {
         counter: 1,
         retry_after,
@@ -91,7 +105,7 @@ pub async fn count_login(state: &AppState, email: &EmailAddress, ip: &str) -> Re
             }
         }
     }
-    allowed(attempt.decision())
+    allowed(attempt.decision(), limit)
 }
 
 /// A login succeeded: this client's failures for `email` are forgotten, and the attempt is
@@ -166,6 +180,7 @@ where
             .acquire(&[(key, auth.login_max_failures)], auth.rate_window)
             .await?
             .decision(),
+        auth.login_max_failures,
     )?;
     match attempt.await {
         Ok(value) => {

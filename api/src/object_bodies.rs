@@ -6,12 +6,12 @@
 //! JSON body and answers 422 `invalid_body` when it opens an array; the body then streams on
 //! to the extractor unchanged (no buffering beyond the chunks it looked at).
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
+use actix_web::{HttpMessage, ResponseError};
 use std::pin::Pin;
 
 use actix_web::error::PayloadError;
@@ -25,7 +25,7 @@ const MAX_PEEK: usize = 64 * 1024;
 /// The middleware (wired in `startup.rs` with `from_fn`).
 pub async fn refuse_json_arrays(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if is_json(&req) {
         let mut payload = req.take_payload();
@@ -45,11 +45,15 @@ pub async fn refuse_json_arrays(
             seen.push(item);
             match first {
                 Some(b'[') => {
-                    return Err(ApiError::InvalidBody {
+                    // Answered here rather than as an `Err`, so that the middleware around
+                    // (rate-limit headers, request id) sees the response.
+                    let refused = ApiError::InvalidBody {
                         detail: "expected a JSON object, found an array".to_owned(),
                         field: None,
-                    }
-                    .into());
+                    };
+                    return Ok(req
+                        .into_response(refused.error_response())
+                        .map_into_right_body());
                 }
                 Some(_) => break,
                 None => {}
@@ -60,7 +64,9 @@ pub async fn refuse_json_arrays(
             Box::pin(rest) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
         ));
     }
-    next.call(req).await
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Whether the request declares a JSON body (`application/json` or `+json`).

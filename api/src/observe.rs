@@ -32,9 +32,14 @@ pub async fn tag_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "(no route)".to_owned());
+    // The metrics middleware found the template already (it wraps this one).
+    let found = req
+        .extensions()
+        .get::<crate::metrics::Route>()
+        .map(|r| r.0.template().to_owned());
+    let route = found
+        .or_else(|| req.match_pattern())
+        .unwrap_or_else(|| crate::metrics::NO_ROUTE.to_owned());
     // The transaction's copy of the request skips `before_send`: give it the scrubbed one.
     let request = scrubbed_request(&req, &route);
     sentry::configure_scope(|scope| {

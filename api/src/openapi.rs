@@ -2,11 +2,13 @@
 //!
 //! The fixed parts (info, tags in their order) are [`ApiDoc`]; the parts that come from
 //! configuration (contact, license, servers, external docs) are [`info::apply`]; the
-//! problem answers every operation can give and the links between operations are added after
-//! the paths are collected.
+//! problem answers every operation can give, the rate-limit headers and 429 of every
+//! `/api/v1` operation (`rate_limit.rs`) and the links between operations are added after the
+//! paths are collected.
 
 mod info;
 pub mod links;
+mod rate_limit;
 
 use actix_web::App;
 use keel_shared::config::DocsConfig;
@@ -64,27 +66,13 @@ struct ProblemResponses;
 
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let problem = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        crate::error::PROBLEM_JSON,
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build(),
-            )
-        };
         for (path, item) in &mut openapi.paths.paths {
             for op in operations(item) {
                 let mut add = |status: &str, description: &str| {
                     op.responses
                         .responses
                         .entry(status.to_owned())
-                        .or_insert_with(|| problem(description));
+                        .or_insert_with(|| problem_response(description));
                 };
                 use utoipa::openapi::path::ParameterIn;
                 let has_in = |place: ParameterIn| {
@@ -116,7 +104,7 @@ impl utoipa::Modify for ProblemResponses {
                     add("400", "The body is not valid JSON (`malformed_json`).");
                     add(
                         "413",
-                        "The body is larger than `KEEL_API_BODY_LIMIT_BYTES` (`payload_too_large`).",
+                        "The body is larger than the operation's cap, `KEEL_API_BODY_LIMIT_BYTES` unless it says otherwise (`payload_too_large`); `detail` names the cap.",
                     );
                     add(
                         "415",
@@ -142,6 +130,24 @@ impl utoipa::Modify for ProblemResponses {
             }
         }
     }
+}
+
+/// A problem answer: `description` (naming its codes) over a `Problem` body.
+pub(crate) fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 /// The operations of a path (those Keel uses: GET, POST, PUT, PATCH, DELETE).
@@ -174,6 +180,7 @@ pub fn document_for(docs: &DocsConfig) -> utoipa::openapi::OpenApi {
     // Derive modifiers run before the handlers' paths are collected; this one needs them.
     utoipa::Modify::modify(&ProblemResponses, &mut doc);
     utoipa::Modify::modify(&crate::error::ProblemContentType, &mut doc);
+    utoipa::Modify::modify(&rate_limit::RateLimitHeaders, &mut doc);
     mark_public(&mut doc);
     links::apply(&mut doc);
     info::apply(&mut doc, docs);

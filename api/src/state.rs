@@ -9,6 +9,7 @@ use keel_shared::db::PgPool;
 use keel_shared::jobs::Queue;
 use keel_shared::ratelimit::Limiter;
 use keel_shared::redis::RedisPool;
+use keel_shared::{db, redis};
 
 use crate::fallback::RouteTable;
 use crate::middleware::security_headers::SecurityHeaders;
@@ -39,4 +40,49 @@ pub struct AppState {
     pub routes: Arc<RouteTable>,
     /// The security headers, parsed once.
     pub security_headers: Arc<SecurityHeaders>,
+}
+
+impl AppState {
+    /// Builds the pools (connecting lazily: nothing is dialled here), the keys, the account
+    /// operations and the prebuilt contract from `config`.
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let db = db::pool(&config.database, "keel-api")?;
+        let redis = redis::pool(&config.redis)?;
+        let doc = crate::openapi::document_for(&config.docs);
+        let queue = Queue::new(
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
+        let limiter = keel_shared::ratelimit::Limiter::new(
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
+        let jwt = Arc::new(keel_shared::auth::jwt::JwtKeys::new(
+            &config.auth.jwt_keys,
+            config.auth.access_ttl,
+            &config.auth.jwt_issuer,
+            &config.auth.jwt_audience,
+        ));
+        let oauth = keel_shared::oauth::OAuth::new(
+            config.oauth.clone(),
+            redis.clone(),
+            keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
+        );
+        let config = Arc::new(config);
+        let accounts =
+            keel_shared::accounts::Accounts::new(db.clone(), Arc::clone(&config), Arc::clone(&jwt));
+        Ok(Self {
+            db,
+            redis,
+            queue,
+            jwt,
+            accounts,
+            limiter,
+            oauth,
+            routes: Arc::new(RouteTable::from_openapi(&doc)),
+            schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),
+            security_headers: Arc::new(SecurityHeaders::new(&config.security_headers)),
+            config,
+        })
+    }
 }

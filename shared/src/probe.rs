@@ -184,12 +184,38 @@ async fn readyz(state: web::Data<ProbeState>) -> HttpResponse {
     }
 }
 
+/// `/metrics`: the process's own metrics, plus what is read at scrape time: both pools
+/// (`keel_pool_*`) and readiness (`keel_ready`, `keel_dependency_up`), checked as `/readyz`
+/// checks it.
 async fn metrics(state: web::Data<ProbeState>) -> HttpResponse {
-    match &state.metrics {
-        Some(render) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4")
-            .body(render()),
-        None => not_found().await,
+    let Some(render) = &state.metrics else {
+        return not_found().await;
+    };
+    record_pool("postgres", state.pg.status());
+    record_pool("redis", state.redis.status());
+    let report = health::check(&state.pg, &state.redis, state.timeout).await;
+    for (dependency, check) in &report.checks {
+        metrics::gauge!("keel_dependency_up", "dependency" => *dependency)
+            .set(f64::from(u8::from(check.status == health::CheckStatus::Up)));
+    }
+    let ready = report.is_ready() && !state.draining.load(Ordering::SeqCst);
+    metrics::gauge!("keel_ready").set(f64::from(u8::from(ready)));
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(render())
+}
+
+/// A connection pool's gauges: its maximum size, the connections open, those idle, and the
+/// requests waiting for one.
+fn record_pool(pool: &'static str, status: deadpool_redis::Status) {
+    for (name, value) in [
+        ("keel_pool_max_size", status.max_size),
+        ("keel_pool_size", status.size),
+        ("keel_pool_available", status.available),
+        ("keel_pool_waiting", status.waiting),
+    ] {
+        #[expect(clippy::cast_precision_loss, reason = "pool sizes are far below 2^52")]
+        metrics::gauge!(name, "pool" => pool).set(value as f64);
     }
 }
 

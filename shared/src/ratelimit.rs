@@ -34,6 +34,17 @@ pub mod keys {
         format!("{endpoint}:user:{user}")
     }
 
+    /// Every `/api/v1` request from `ip`'s bucket without a valid access token (the global
+    /// limit).
+    pub fn global_ip(ip: &str) -> String {
+        format!("global:ip:{}", client_bucket(ip))
+    }
+
+    /// Every `/api/v1` request with a valid access token of `user` (the global limit).
+    pub fn global_user(user: UserId) -> String {
+        format!("global:user:{user}")
+    }
+
     /// Failed logins for `email` from `ip`'s bucket.
     pub fn login_failures(email: &EmailAddress, ip: &str) -> String {
         format!("login-failures:{email}:{}", client_bucket(ip))
@@ -110,6 +121,23 @@ static HIT: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Counts one hit and answers the count so far and the window's ms left, whatever the
+/// count: the caller compares it with its limit (and tells the client both). ARGV: window ms.
+static COUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local n = redis.call('INCR', KEYS[1])
+        if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl < 0 then
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            ttl = tonumber(ARGV[1])
+        end
+        return {n, ttl}
+        ",
+    )
+});
+
 /// Checks every counter and, only when all are under their limits, counts one attempt on
 /// each, in one step: concurrent attempts can never all pass a check made before any of
 /// them is counted. KEYS: the counters; ARGV: window ms, then each counter's limit. Answers
@@ -148,6 +176,54 @@ static UNCOUNT: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// A counter after [`Limiter::count`] added a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Hits in the current window, this one included.
+    pub count: u64,
+    /// Time until the window ends and the count starts again.
+    pub reset: Duration,
+}
+
+/// A counter's state against its limit, as the `RateLimit-*` headers say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// Requests left in this window.
+    pub remaining: u32,
+    /// Whole seconds until the window ends (at least 1).
+    pub reset_secs: u64,
+    /// Whether this hit was over the limit (answer 429, retry after `reset_secs`).
+    pub exceeded: bool,
+}
+
+impl Quota {
+    /// `usage` measured against `limit`.
+    pub fn of(usage: Usage, limit: u32) -> Self {
+        Self {
+            limit,
+            remaining: u32::try_from(u64::from(limit).saturating_sub(usage.count)).unwrap_or(0),
+            reset_secs: u64::try_from(usage.reset.as_millis().div_ceil(1000))
+                .unwrap_or(u64::MAX)
+                .max(1),
+            exceeded: usage.count > u64::from(limit),
+        }
+    }
+
+    /// The quota of a limit nothing was counted against (Redis was unreachable): all of it,
+    /// for a whole window.
+    pub fn untouched(limit: u32, window: Duration) -> Self {
+        Self::of(
+            Usage {
+                count: 0,
+                reset: window,
+            },
+            limit,
+        )
+    }
+}
 
 /// The outcome of [`Limiter::acquire`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +294,22 @@ impl Limiter {
         Ok(decision(ttl))
     }
 
+    /// Counts a request against `name` in fixed windows of `window`, in one round trip, and
+    /// answers the count so far with the time left: for limits that tell the client where it
+    /// stands on every request (the global limit's `RateLimit-*` headers).
+    pub async fn count(&self, name: &str, window: Duration) -> Result<Usage, RedisError> {
+        let mut conn = self.redis.get().await?;
+        let (count, ttl_ms): (u64, u64) = COUNT
+            .key(self.key(name))
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
+            .invoke_async(&mut *conn)
+            .await?;
+        Ok(Usage {
+            count,
+            reset: Duration::from_millis(ttl_ms),
+        })
+    }
+
     /// Counts an attempt against every `(name, limit)` counter at once, before the attempt
     /// is made ("count first"): refused, counting nothing, when any counter already holds its
     /// limit. An attempt that turns out not to be a failure is taken back with
@@ -283,7 +375,55 @@ impl Limiter {
 
 #[cfg(test)]
 mod tests {
-    use super::client_bucket;
+    use super::*;
+
+    #[test]
+    fn a_quota_counts_down_to_zero_and_is_exceeded_past_its_limit() {
+        let at = |count, reset_ms| {
+            Quota::of(
+                Usage {
+                    count,
+                    reset: Duration::from_millis(reset_ms),
+                },
+                3,
+            )
+        };
+        assert_eq!(
+            at(1, 59_001),
+            Quota {
+                limit: 3,
+                remaining: 2,
+                reset_secs: 60,
+                exceeded: false
+            }
+        );
+        assert_eq!((at(3, 1).remaining, at(3, 1).exceeded), (0, false));
+        assert_eq!((at(4, 1).remaining, at(4, 1).exceeded), (0, true));
+        assert_eq!(
+            at(4, 0).reset_secs,
+            1,
+            "never tells a client to retry in 0 s"
+        );
+    }
+
+    #[test]
+    fn an_untouched_quota_is_whole() {
+        let q = Quota::untouched(300, Duration::from_secs(60));
+        assert_eq!((q.remaining, q.reset_secs, q.exceeded), (300, 60, false));
+    }
+
+    #[test]
+    fn global_keys_are_per_bucket_and_per_user() {
+        assert_eq!(
+            keys::global_ip("2001:db8:1:2::7"),
+            "global:ip:2001:db8:1:2::/64"
+        );
+        let user = UserId::from(uuid::Uuid::nil());
+        assert_eq!(
+            keys::global_user(user),
+            "global:user:00000000-0000-0000-0000-000000000000"
+        );
+    }
 
     #[test]
     fn ipv6_addresses_are_counted_per_64() {

@@ -103,11 +103,13 @@ pub enum ApiError {
         /// Explanation, safe to show.
         detail: &'static str,
     },
-    /// An abuse limit was hit.
+    /// A rate or abuse limit was hit.
     #[error("too many requests")]
     TooManyRequests {
         /// Seconds until the limit resets.
         retry_after_secs: u64,
+        /// The limit that refused (per window), for the `RateLimit-Limit` header.
+        limit: u32,
     },
     /// A third party (an OAuth provider) refused or failed.
     #[error("upstream failure: {0}")]
@@ -251,7 +253,9 @@ impl ApiError {
             .field(field, message),
             Self::Forbidden { code, detail } => Answer::new(S::FORBIDDEN, code, *detail),
             Self::Conflict { code, detail } => Answer::new(S::CONFLICT, code, *detail),
-            Self::TooManyRequests { retry_after_secs } => Answer::new(
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Answer::new(
                 S::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!("Too many attempts; retry in {retry_after_secs} s."),
@@ -307,7 +311,21 @@ impl ResponseError for ApiError {
         if let Some((name, value)) = &answer.header {
             res.insert_header((name.clone(), value.as_str()));
         }
-        res.body(serde_json::to_string(&Problem::from_parts(answer)).unwrap_or_default())
+        let mut res =
+            res.body(serde_json::to_string(&Problem::from_parts(answer)).unwrap_or_default());
+        if let Self::TooManyRequests {
+            retry_after_secs,
+            limit,
+        } = *self
+        {
+            // The rate-limit headers describe the limit that refused.
+            res.extensions_mut()
+                .insert(crate::middleware::rate_limit::Refusal {
+                    limit,
+                    retry_after_secs,
+                });
+        }
+        res
     }
 }
 
@@ -368,6 +386,7 @@ mod tests {
         );
         let res = ApiError::TooManyRequests {
             retry_after_secs: 7,
+            limit: 5,
         }
         .error_response();
         assert_eq!(

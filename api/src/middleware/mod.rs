@@ -2,4 +2,5 @@
 
 pub mod cors;
 pub mod proxy;
+pub mod rate_limit;
 pub mod security_headers;

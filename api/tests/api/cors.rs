@@ -45,7 +45,10 @@ async fn an_allowed_origin_can_read_the_response_and_its_exposed_headers() {
     );
     assert_eq!(
         header(&res, "access-control-expose-headers"),
-        Some("X-Request-Id, Retry-After")
+        Some(
+            "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, \
+             X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+        )
     );
     assert_eq!(header(&res, "vary"), Some("Origin"));
     assert!(header(&res, "access-control-allow-credentials").is_none());

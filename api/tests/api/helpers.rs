@@ -11,6 +11,8 @@ use keel_shared::testing::{
 /// A running api and what it stands on.
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener (`KEEL_API_METRICS_ADDR`).
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub db: TestDb,
     pub redis: TestRedis,
@@ -266,6 +268,24 @@ impl TestApp {
     }
 }
 
+/// The api's `/metrics`, scraped from its metrics listener.
+pub async fn scrape(app: &TestApp) -> String {
+    let address = app.metrics_address.as_deref().expect("metrics are on");
+    let res = reqwest::get(format!("{address}/metrics"))
+        .await
+        .expect("scraped");
+    assert_eq!(res.status(), 200);
+    res.text().await.expect("text")
+}
+
+/// The value of `series` (name and labels as rendered) in a scrape; 0 when absent.
+pub fn series(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().expect("a number"))
+}
+
 /// Unix time in seconds.
 pub fn now_secs() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).expect("time")
@@ -306,10 +326,14 @@ async fn start(db: TestDb, redis: TestRedis, config: keel_shared::Config) -> Tes
     telemetry::init(&config.log);
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         db,
         redis,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth_tokens;
+mod connections;
 mod contract;
 mod cors;
 mod docs;
@@ -15,10 +16,13 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod oauth;
+mod observability;
 mod openapi;
 mod outages;
 mod proxies;
+mod rate_limit;
 mod request_id;
 mod security_headers;
 mod sentry;

@@ -34,11 +34,39 @@ pub fn limit_concurrency(n: usize) {
     let _ = PERMITS.set(Semaphore::new(n));
 }
 
-async fn permit() -> Option<tokio::sync::SemaphorePermit<'static>> {
+/// Raises a gauge by one for as long as it lives.
+struct Counted(metrics::Gauge);
+
+impl Counted {
+    fn new(gauge: metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// Waits for a hashing permit. The gauges `keel_password_hashes_waiting` and
+/// `keel_password_hashes_in_flight` count the hashes waiting and holding one (a request
+/// dropped meanwhile leaves them as it goes).
+async fn permit() -> (Option<tokio::sync::SemaphorePermit<'static>>, Counted) {
     if PERMITS.get().is_none() {
         limit_concurrency(0);
     }
-    PERMITS.get()?.acquire().await.ok()
+    let waiting = Counted::new(metrics::gauge!("keel_password_hashes_waiting"));
+    let permit = match PERMITS.get() {
+        Some(permits) => permits.acquire().await.ok(),
+        None => None,
+    };
+    drop(waiting);
+    (
+        permit,
+        Counted::new(metrics::gauge!("keel_password_hashes_in_flight")),
+    )
 }
 
 /// A hash of a password nobody has, verified against when the account does not exist, so an

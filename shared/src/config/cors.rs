@@ -4,8 +4,11 @@
 use super::ConfigError;
 use super::vars::Vars;
 
-/// The response headers a cross-origin script may read.
-pub const CORS_EXPOSED_HEADERS: &str = "X-Request-Id, Retry-After";
+/// The response headers a cross-origin script may read: the request id, when to retry, and
+/// the rate-limit headers of every `/api/v1` answer (IETF draft names and `X-` ones).
+pub const CORS_EXPOSED_HEADERS: &str = "X-Request-Id, Retry-After, RateLimit-Limit, \
+    RateLimit-Remaining, RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, \
+    X-RateLimit-Reset";
 
 /// CORS settings.
 #[derive(Debug, Clone)]

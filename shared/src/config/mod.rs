@@ -15,6 +15,7 @@ mod cors;
 mod database;
 mod docs;
 mod email;
+mod global_rate_limit;
 mod http;
 mod lifecycle;
 mod logging;
@@ -40,6 +41,7 @@ pub use cors::{CORS_EXPOSED_HEADERS, CorsConfig};
 pub use database::{DatabaseConfig, DatabaseUrl, SslMode};
 pub use docs::DocsConfig;
 pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
+pub use global_rate_limit::GlobalRateLimitConfig;
 pub use http::{DEFAULT_TRUSTED_PROXIES, HttpConfig};
 pub use logging::{LogConfig, LogFormat};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
@@ -87,7 +89,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Redis: the URL, the pool and the key prefix.
     pub redis: RedisConfig,
-    /// The HTTP api: listen address, worker threads, body limit.
+    /// The HTTP api: listen and metrics addresses, worker threads, body limit, connections.
     pub api: ApiConfig,
     /// The API's documentation pages and what the OpenAPI document says about the API.
     pub docs: DocsConfig,
@@ -97,6 +99,8 @@ pub struct Config {
     pub security_headers: SecurityHeadersConfig,
     /// Cross-origin access from browsers.
     pub cors: CorsConfig,
+    /// The global request limit on `/api/v1` (per user, or per client address).
+    pub global_rate_limit: GlobalRateLimitConfig,
     /// Accounts and sessions: signing keys, token lifetimes, abuse limits.
     pub auth: AuthConfig,
     /// Social login: the configured providers and the redirect page.
@@ -178,6 +182,7 @@ impl Config {
         let http = HttpConfig::from_vars(v, env)?;
         let security_headers = SecurityHeadersConfig::from_vars(v, env)?;
         let cors = CorsConfig::from_vars(v)?;
+        let global_rate_limit = GlobalRateLimitConfig::from_vars(v)?;
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
@@ -196,6 +201,7 @@ impl Config {
             http,
             security_headers,
             cors,
+            global_rate_limit,
             auth,
             oauth,
             email,

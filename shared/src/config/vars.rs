@@ -93,6 +93,11 @@ impl Vars {
         self.positive_or(name, default)
     }
 
+    /// `name` as a positive count that fits in 32 bits (a limit per window).
+    pub(super) fn count_or(&self, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+        self.positive_or(name, default)
+    }
+
     /// `name` as a number of seconds; 0 is read as 1 (a zero lifetime or window is never
     /// meant).
     pub(super) fn secs_at_least_one(

@@ -55,6 +55,14 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
     half + half.mul_f64(fastrand::f64())
 }
 
+/// Counts a job of type `name` handed to Redis (`via` = `queue`) or written to the outbox in
+/// a transaction (`via` = `outbox`; a transaction rolled back afterwards is counted too) in
+/// `keel_jobs_enqueued_total`. Moves by the outbox relay and hand-backs are not new jobs and
+/// are not counted.
+pub(crate) fn count_enqueued(name: impl Into<metrics::SharedString>, via: &'static str) {
+    metrics::counter!("keel_jobs_enqueued_total", "job" => name, "via" => via).increment(1);
+}
+
 /// Whether `name` can be a queue name: 1-32 of `a-z 0-9 _ -`.
 pub fn is_valid_queue_name(name: &str) -> bool {
     (1..=32).contains(&name.len())

@@ -30,6 +30,7 @@ pub async fn enqueue_in_tx<J: Job>(
 ) -> Result<String, OutboxError> {
     let envelope = Queue::envelope(J::NAME, J::VERSION, J::QUEUE, serde_json::to_value(job)?);
     db::outbox::insert(tx, &serde_json::to_value(&envelope)?).await?;
+    super::count_enqueued(J::NAME, "outbox");
     Ok(envelope.id)
 }
 

@@ -101,6 +101,7 @@ pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("APP_ENV", "test"),
         ("KEEL_API_ADDR", "127.0.0.1:0"),
+        ("KEEL_API_METRICS_ADDR", "127.0.0.1:0"),
         ("KEEL_API_WORKERS", "2"),
         ("KEEL_WORKER_HEALTH_ADDR", "127.0.0.1:0"),
         ("KEEL_SCHEDULER_HEALTH_ADDR", "127.0.0.1:0"),

@@ -133,6 +133,7 @@ impl Queue {
     pub async fn enqueue<J: Job>(&self, job: &J) -> Result<String, QueueError> {
         let envelope = Self::envelope_of(job)?;
         self.push(&envelope).await?;
+        super::count_enqueued(J::NAME, "queue");
         Ok(envelope.id)
     }
 
@@ -148,6 +149,7 @@ impl Queue {
                 envelope.due_at_ms,
             )
             .await?;
+        super::count_enqueued(J::NAME, "queue");
         Ok(envelope.id)
     }
 
@@ -185,6 +187,9 @@ impl Queue {
             .arg(serde_json::to_string(envelope)?)
             .invoke_async(&mut *conn)
             .await?;
+        if added.is_some() {
+            super::count_enqueued(envelope.name.clone(), "queue");
+        }
         Ok(added.is_some())
     }
 
