@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use keel_shared::Config;
@@ -74,6 +74,10 @@ impl Application {
         let grace = state.config.shutdown_grace.as_secs();
         let limit = state.config.api.body_limit;
         let docs_pages = state.config.docs.pages;
+        // Without a Sentry client (no `SENTRY_DSN`) nothing reaches Sentry: its middleware (a
+        // hub, a transaction and a copy of the request per request: half of a `/healthz`
+        // answer's CPU) is left out.
+        let sentry_on = sentry::Hub::main().client().is_some_and(|c| c.is_enabled());
         let api = state.config.api.clone();
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -87,14 +91,20 @@ impl Application {
                 .default_service(web::to(fallback))
                 .wrap(from_fn(crate::object_bodies::refuse_json_arrays))
                 .wrap(Compress::default())
-                .wrap(from_fn(crate::observe::tag_request))
+                .wrap(Condition::new(
+                    sentry_on,
+                    from_fn(crate::observe::tag_request),
+                ))
                 .wrap(from_fn(middleware::rate_limit::rate_limit))
                 .wrap(from_fn(middleware::proxy::client_addr))
                 .wrap(from_fn(middleware::cors::cors))
                 .wrap(from_fn(middleware::security_headers::security_headers))
                 .wrap(from_fn(request_id))
                 .wrap(from_fn(crate::metrics::observe))
-                .wrap(crate::observe::sentry_middleware())
+                .wrap(Condition::new(
+                    sentry_on,
+                    crate::observe::sentry_middleware(),
+                ))
         })
         .workers(workers)
         .shutdown_timeout(grace)
