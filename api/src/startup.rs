@@ -71,6 +71,8 @@ impl Application {
             redis.clone(),
             keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
         );
+        let media = keel_shared::media::Media::new(&config.media)
+            .context("cannot open media storage (KEEL_MEDIA_ROOT / KEEL_MEDIA_S3_*)")?;
         let config = Arc::new(config);
         let accounts =
             keel_shared::accounts::Accounts::new(db.clone(), Arc::clone(&config), Arc::clone(&jwt));
@@ -81,6 +83,7 @@ impl Application {
             jwt,
             accounts,
             limiter,
+            media,
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),

@@ -7,6 +7,7 @@ use keel_shared::accounts::Accounts;
 use keel_shared::auth::jwt::JwtKeys;
 use keel_shared::db::PgPool;
 use keel_shared::jobs::Queue;
+use keel_shared::media::Media;
 use keel_shared::ratelimit::Limiter;
 use keel_shared::redis::RedisPool;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Abuse limits.
     pub limiter: Limiter,
+    /// Media storage (avatars).
+    pub media: Media,
     /// Social login.
     pub oauth: keel_shared::oauth::OAuth,
     /// The process configuration.

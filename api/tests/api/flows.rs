@@ -34,6 +34,7 @@ pub(crate) async fn app_with_worker(
             Keys::new(config.redis.key_prefix.clone()),
         ),
         mailer: Arc::new(Mailer::new(&config.email).expect("mailer")),
+        media: keel_shared::media::Media::new(&config.media).expect("media"),
         config: Arc::new(config),
     };
     let options = Options {

@@ -7,6 +7,7 @@
 //! `DATABASE_URL` and `REDIS_URL` point at the servers (defaults: the local ones).
 
 mod db;
+pub mod images;
 mod oauth;
 mod process;
 mod proxy;
@@ -95,8 +96,8 @@ pub fn host_port(url: &str, default_port: u16) -> String {
     }
 }
 
-/// The variables a test process (or a spawned binary) runs with: its own database and Redis
-/// namespace, ports picked by the OS, short timeouts.
+/// The variables a test process (or a spawned binary) runs with: its own database, media
+/// directory and Redis namespace, ports picked by the OS, short timeouts.
 pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("APP_ENV", "test"),
@@ -116,6 +117,10 @@ pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     vars.push(("DATABASE_URL".into(), db.url.clone()));
+    vars.push((
+        "KEEL_MEDIA_ROOT".into(),
+        db.media_root().to_string_lossy().into_owned(),
+    ));
     vars.push(("REDIS_URL".into(), redis.url.clone()));
     vars.push(("KEEL_REDIS_PREFIX".into(), redis.prefix.clone()));
     vars.push((
