@@ -19,12 +19,21 @@ use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 pub(crate) async fn app_with_worker(
     sink: &SmtpSink,
 ) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
+    app_with_worker_and(sink, &[]).await
+}
+
+/// [`app_with_worker`], both configured with `extra` too.
+pub(crate) async fn app_with_worker_and(
+    sink: &SmtpSink,
+    extra: &[(&str, &str)],
+) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
     let smtp = sink.url();
-    let overrides = [
+    let mut overrides = vec![
         ("SMTP_URL", smtp.as_str()),
         ("KEEL_PRODUCT_NAME", "Acme"),
         ("KEEL_REDIS_POOL_SIZE", "16"),
     ];
+    overrides.extend_from_slice(extra);
     let app = spawn_app_with(&overrides).await;
     let config = test_config(&app.db, &app.redis, &overrides);
     let ctx = JobContext {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth_tokens;
+mod avatars;
 mod contract;
 mod cors;
 mod docs;
@@ -15,6 +16,7 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod media_s3;
 mod oauth;
 mod openapi;
 mod outages;

@@ -1,8 +1,8 @@
 //! Test harness (feature `testing`): every test gets its own freshly migrated PostgreSQL
 //! database and its own Redis key namespace, so tests run in parallel and leave nothing
 //! behind; a TCP proxy stands between the app and a dependency to cut or stall it, and
-//! Keel's binaries run as child processes; servers with TLS on and a Sentry receiver stand in
-//! for production's.
+//! Keel's binaries run as child processes; servers with TLS on, a Sentry receiver and an S3
+//! server (moto) stand in for production's; image files for upload tests.
 //!
 //! `DATABASE_URL` and `REDIS_URL` point at the servers (defaults: the local ones).
 
@@ -12,6 +12,7 @@ mod oauth;
 mod process;
 mod proxy;
 mod redis;
+mod s3;
 mod sentry;
 mod smtp;
 mod tls_servers;
@@ -21,6 +22,7 @@ pub use oauth::{FakeOAuthProvider, FakeProfile};
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::{TestRedis, wait_for_queue};
+pub use s3::MotoS3;
 pub use sentry::SentryReceiver;
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use tls_servers::{ServerCert, TestCa, TlsPostgres, TlsRedis};
