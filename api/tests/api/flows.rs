@@ -96,6 +96,24 @@ async fn token_from_mail(sink: &SmtpSink, subject: &str, path: &str) -> String {
         .collect()
 }
 
+/// Registers `email` and verifies it through the emailed link (the worker sends it), then
+/// signs in; returns the access token.
+pub(crate) async fn signed_in_by_mail(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
+    let res = app
+        .post_json(
+            "/api/v1/auth/register",
+            json!({"email": email, "password": PASSWORD, "name": "Ada"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let token = token_from_mail(sink, "Confirm your email for Acme", "/verify-email").await;
+    let res = app
+        .post_json("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(res.status(), 204);
+    app.login(email, PASSWORD).await.0
+}
+
 #[tokio::test]
 async fn register_verify_login_refresh_2fa_and_logout_with_real_email() {
     let sink = SmtpSink::start().await;

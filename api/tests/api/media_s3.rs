@@ -10,7 +10,7 @@ use keel_shared::testing::{MotoS3, SmtpSink, free_port, images, test_config};
 use serde_json::{Value, json};
 
 use crate::avatars::key_of;
-use crate::flows::app_with_worker;
+use crate::flows::{app_with_worker, signed_in_by_mail};
 use crate::helpers::{PASSWORD, TestApp, problem, spawn_app_with};
 
 /// Waits (up to 15 s) until `done` holds.
@@ -26,7 +26,7 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 async fn the_worker_deletes_replaced_removed_and_deleted_accounts_avatars() {
     let sink = SmtpSink::start().await;
     let (app, stop) = app_with_worker(&sink).await;
-    let (token, _) = app.signed_in_user("ada@example.com").await;
+    let token = signed_in_by_mail(&app, &sink, "ada@example.com").await;
     let root = app.db.media_root();
     let first = app.uploaded_avatar(&token, ImageKind::Png).await;
     let second = app.uploaded_avatar(&token, ImageKind::Jpeg).await;
@@ -140,7 +140,7 @@ async fn on_s3_exif_is_stripped_and_the_worker_deletes_a_replaced_object() {
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let (app, stop) = crate::flows::app_with_worker_and(&sink, &overrides).await;
     let media = Media::new(&test_config(&app.db, &app.redis, &overrides).media).expect("media");
-    let (token, _) = app.signed_in_user("ada@example.com").await;
+    let token = signed_in_by_mail(&app, &sink, "ada@example.com").await;
     let res = app
         .put_avatar(
             &token,

@@ -338,6 +338,54 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_a_relative_media_root_and_takes_an_absolute_one_or_a_bucket() {
+        let strong = [
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
+            REAL_SMTP,
+            STRONG_DB,
+        ];
+        for root in ["./.keel/media", "media"] {
+            let mut vars = strong.to_vec();
+            vars.push(("KEEL_MEDIA_ROOT", root));
+            let err = production(&vars).expect_err(root);
+            assert_eq!(err.var, "KEEL_MEDIA_ROOT", "{root}");
+            assert!(err.problem.contains("absolute path"), "{err}");
+        }
+        let mut vars = strong.to_vec();
+        vars.extend([
+            ("KEEL_MEDIA_ROOT", "./.keel/media"),
+            ("KEEL_MEDIA_S3_BUCKET", "keel-media"),
+        ]);
+        production(&vars).expect("a bucket needs no local root");
+    }
+
+    #[test]
+    fn production_warns_about_media_over_plain_http_only() {
+        let with = |endpoint: &'static str| {
+            production(&[
+                ("KEEL_SECRET_KEY", STRONG_KEY),
+                JWT_KEYS,
+                REAL_SMTP,
+                STRONG_DB,
+                ("REDIS_URL", "rediss://:Xk29vLq8a@cache:6380"),
+                ("KEEL_MEDIA_S3_BUCKET", "keel-media"),
+                ("KEEL_MEDIA_S3_ENDPOINT", endpoint),
+            ])
+            .expect("valid")
+            .warnings()
+        };
+        let plain = with("http://minio.internal:9000");
+        assert!(
+            plain
+                .iter()
+                .any(|w| w.starts_with("KEEL_MEDIA_S3_ENDPOINT is plain http")),
+            "{plain:?}"
+        );
+        assert!(with("https://s3.example.com").is_empty());
+    }
+
+    #[test]
     fn development_never_warns() {
         let c = Config::from_vars(Vec::<(String, String)>::new()).expect("valid");
         assert!(c.warnings().is_empty());

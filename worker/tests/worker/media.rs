@@ -39,7 +39,11 @@ async fn delete_media_deletes_the_object_and_an_absent_one_counts_as_deleted() {
 async fn delete_media_is_retried_while_storage_fails() {
     let env = TestEnv::with(&[]).await;
     let key = MediaKey::new_avatar(ImageKind::Webp);
-    env.ctx.media.put(&key, b"webp".to_vec()).await.expect("put");
+    env.ctx
+        .media
+        .put(&key, b"webp".to_vec())
+        .await
+        .expect("put");
     // The avatars folder becomes a file: deleting under it fails (not "not found").
     let folder = env.db.media_root().join("avatars");
     let kept = env.db.media_root().join("kept");
@@ -72,7 +76,11 @@ fn a_delete_media_payload_must_hold_a_media_key() {
     assert_eq!(job.queue, "default");
     job.validate(&json!({"key": "avatars/0123456789abcdef0123456789abcdef.png"}))
         .expect("a media key");
-    for key in ["../etc/passwd", "avatars/../../x.png", "other/0123456789abcdef0123456789abcdef.png"] {
+    for key in [
+        "../etc/passwd",
+        "avatars/../../x.png",
+        "other/0123456789abcdef0123456789abcdef.png",
+    ] {
         assert!(job.validate(&json!({ "key": key })).is_err(), "{key}");
     }
 }
