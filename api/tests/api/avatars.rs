@@ -31,9 +31,22 @@ impl TestApp {
         let res = self
             .put_avatar(token, Some(kind.mime()), images::encoded(kind, 48, 32))
             .await;
-        assert_eq!(res.status(), 200, "upload {kind:?}");
-        let user: Value = res.json().await.expect("json");
-        user["avatar_url"].as_str().expect("avatar_url").to_owned()
+        avatar_url_of(res).await
+    }
+
+    /// `DELETE` the avatar.
+    pub async fn delete_avatar(&self, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(AVATAR))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The file stored for the local avatar at `url`.
+    pub fn stored_avatar(&self, url: &str) -> Vec<u8> {
+        std::fs::read(self.db.media_root().join(key_of(url))).expect("stored file")
     }
 
     /// The files under this test's media root.
@@ -43,6 +56,13 @@ impl TestApp {
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default()
     }
+}
+
+/// The `avatar_url` of a successful upload's answer.
+pub async fn avatar_url_of(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200, "upload");
+    let user: Value = res.json().await.expect("json");
+    user["avatar_url"].as_str().expect("avatar_url").to_owned()
 }
 
 /// The stored key of the avatar at `url` (`avatars/<name>`).
@@ -103,12 +123,8 @@ async fn a_jpeg_loses_its_exif_gps_and_stands_upright() {
 
     let res = app.put_avatar(&token, Some("image/jpeg"), upload).await;
 
-    assert_eq!(res.status(), 200);
-    let url = res.json::<Value>().await.expect("json")["avatar_url"]
-        .as_str()
-        .expect("url")
-        .to_owned();
-    let stored = std::fs::read(app.db.media_root().join(key_of(&url))).expect("stored file");
+    let url = avatar_url_of(res).await;
+    let stored = app.stored_avatar(&url);
     for served in [
         stored,
         app.get(&url["http://127.0.0.1:8000".len()..])
@@ -215,12 +231,8 @@ async fn a_body_over_2_mib_is_a_413_with_or_without_a_content_length() {
     // drops.
     big.truncate(2 * 1024 * 1024);
     let res = app.put_avatar(&token, Some("image/png"), big).await;
-    assert_eq!(res.status(), 200);
-    let url = res.json::<Value>().await.expect("json")["avatar_url"]
-        .as_str()
-        .expect("url")
-        .to_owned();
-    let stored = std::fs::read(app.db.media_root().join(key_of(&url))).expect("file");
+    let url = avatar_url_of(res).await;
+    let stored = app.stored_avatar(&url);
     assert!(stored.len() < 10_000, "{} bytes stored", stored.len());
 }
 
@@ -247,12 +259,8 @@ async fn large_images_are_stored_at_most_512_pixels_wide() {
 
     let res = app.put_avatar(&token, Some("image/jpeg"), upload).await;
 
-    assert_eq!(res.status(), 200);
-    let url = res.json::<Value>().await.expect("json")["avatar_url"]
-        .as_str()
-        .expect("url")
-        .to_owned();
-    let stored = std::fs::read(app.db.media_root().join(key_of(&url))).expect("file");
+    let url = avatar_url_of(res).await;
+    let stored = app.stored_avatar(&url);
     let img = image::load_from_memory(&stored).expect("decodes");
     assert_eq!((img.width(), img.height()), (512, 256));
 }
@@ -318,13 +326,7 @@ async fn replacing_and_deleting_queue_the_old_file_for_deletion_after_the_commit
     assert_eq!(app.outbox_deletions().await, [key_of(&first)]);
     assert_eq!(app.me(&token).await["avatar_url"], second.as_str());
 
-    let res = app
-        .client
-        .delete(app.url(AVATAR))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_avatar(&token).await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.me(&token).await["avatar_url"], Value::Null);
     assert_eq!(
@@ -332,13 +334,7 @@ async fn replacing_and_deleting_queue_the_old_file_for_deletion_after_the_commit
         [key_of(&first), key_of(&second)]
     );
     // Deleting again is not an error, and queues nothing.
-    let res = app
-        .client
-        .delete(app.url(AVATAR))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_avatar(&token).await;
     assert_eq!(res.status(), 204);
     assert_eq!(app.outbox_deletions().await.len(), 2);
 }
@@ -351,13 +347,7 @@ async fn another_users_removal_leaves_my_avatar_and_the_media_route_cannot_delet
     let ada_url = app.uploaded_avatar(&ada, ImageKind::Png).await;
     let path = &ada_url["http://127.0.0.1:8000".len()..];
 
-    let res = app
-        .client
-        .delete(app.url(AVATAR))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_avatar(&bob).await;
     assert_eq!(res.status(), 204);
     for method in [reqwest::Method::DELETE, reqwest::Method::PUT] {
         let res = app

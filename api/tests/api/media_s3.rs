@@ -37,13 +37,7 @@ async fn the_worker_deletes_replaced_removed_and_deleted_accounts_avatars() {
     .await;
     assert!(root.join(key_of(&second)).exists(), "the current one stays");
 
-    let res = app
-        .client
-        .delete(app.url("/api/v1/users/me/avatar"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_avatar(&token).await;
     assert_eq!(res.status(), 204);
     eventually("the removed file is deleted", async || {
         !root.join(key_of(&second)).exists()
@@ -74,16 +68,15 @@ async fn the_worker_deletes_replaced_removed_and_deleted_accounts_avatars() {
     let _ = stop.send(());
 }
 
+/// `(String, String)` pairs as the `(&str, &str)` overrides the harness takes.
+fn pairs(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// An api storing media in a fresh bucket of `moto`.
 async fn app_on_s3(moto: &MotoS3, extra: &[(&str, &str)]) -> (TestApp, String) {
-    let bucket = format!(
-        "keel-media-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    moto.create_bucket(&bucket).await;
-    let vars = moto.vars(&bucket);
-    let mut overrides: Vec<(&str, &str)> =
-        vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (bucket, vars) = moto.new_bucket().await;
+    let mut overrides = pairs(&vars);
     overrides.extend_from_slice(extra);
     (spawn_app_with(&overrides).await, bucket)
 }
@@ -129,15 +122,10 @@ async fn on_s3_each_format_is_fetched_back_through_a_signed_expiring_url() {
 #[tokio::test]
 async fn on_s3_exif_is_stripped_and_the_worker_deletes_a_replaced_object() {
     let moto = MotoS3::start().await;
-    let bucket = format!(
-        "keel-media-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    moto.create_bucket(&bucket).await;
-    let vars = moto.vars(&bucket);
+    let (_, vars) = moto.new_bucket().await;
     let sink = SmtpSink::start().await;
     // The api and its worker both on the bucket.
-    let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let overrides = pairs(&vars);
     let (app, stop) = crate::flows::app_with_worker_and(&sink, &overrides).await;
     let media = Media::new(&test_config(&app.db, &app.redis, &overrides).media).expect("media");
     let token = signed_in_by_mail(&app, &sink, "ada@example.com").await;

@@ -70,6 +70,14 @@ impl MotoS3 {
         );
     }
 
+    /// Creates a bucket with a random name; returns the name and its [`MotoS3::vars`].
+    pub async fn new_bucket(&self) -> (String, Vec<(String, String)>) {
+        let bucket = format!("keel-media-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        self.create_bucket(&bucket).await;
+        let vars = self.vars(&bucket);
+        (bucket, vars)
+    }
+
     /// The `KEEL_MEDIA_S3_*` variables of a configuration storing media in `bucket` here.
     pub fn vars(&self, bucket: &str) -> Vec<(String, String)> {
         [
