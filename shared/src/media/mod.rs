@@ -11,4 +11,4 @@ pub mod avatar;
 mod store;
 
 pub use crate::domain::{ImageKind, MediaKey};
-pub use store::{Media, MediaError};
+pub use store::{CACHE_CONTROL, Media, MediaError};

@@ -2,17 +2,13 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use keel_shared::media::MediaKey;
+use keel_shared::media::{CACHE_CONTROL, MediaKey};
 
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 /// The policy of a served image: it loads nothing, runs nothing, and cannot be framed.
 const IMAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
-
-/// Browsers and CDNs may keep an avatar a day: its name never shows other bytes, and a
-/// deleted avatar should not linger in shared caches.
-const CACHE_CONTROL: &str = "public, max-age=86400, immutable";
 
 /// Avatar file.
 ///
