@@ -1,6 +1,7 @@
 //! Keel's REST API as a library: `main.rs` only parses the command line, so tests run the
 //! real [`startup::Application`] on port 0.
 
+pub mod conditional;
 pub mod docs;
 pub mod error;
 pub mod extract;

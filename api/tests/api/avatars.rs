@@ -44,6 +44,17 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `DELETE /api/v1/users/me` with `password`.
+    pub async fn delete_account(&self, token: &str, password: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url("/api/v1/users/me"))
+            .bearer_auth(token)
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// The file stored for the local avatar at `url`.
     pub fn stored_avatar(&self, url: &str) -> Vec<u8> {
         std::fs::read(self.db.media_root().join(key_of(url))).expect("stored file")
@@ -441,24 +452,10 @@ async fn deleting_the_account_queues_its_avatar_for_deletion() {
     let (token, _) = app.signed_in_user("ada@example.com").await;
     let url = app.uploaded_avatar(&token, ImageKind::Jpeg).await;
 
-    let res = app
-        .client
-        .delete(app.url("/api/v1/users/me"))
-        .bearer_auth(&token)
-        .json(&json!({"password": "wrong-password-1234"}))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_account(&token, "wrong-password-1234").await;
     assert_eq!(res.status(), 422);
     assert!(app.outbox_deletions().await.is_empty(), "nothing deleted");
-    let res = app
-        .client
-        .delete(app.url("/api/v1/users/me"))
-        .bearer_auth(&token)
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_account(&token, PASSWORD).await;
 
     assert_eq!(res.status(), 204);
     assert_eq!(app.outbox_deletions().await, [key_of(&url)]);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use keel_shared::domain::{ImageKind, MediaKey};
 use keel_shared::media::Media;
 use keel_shared::testing::{MotoS3, SmtpSink, free_port, images, test_config};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::avatars::key_of;
 use crate::flows::{app_with_worker, signed_in_by_mail};
@@ -45,14 +45,7 @@ async fn the_worker_deletes_replaced_removed_and_deleted_accounts_avatars() {
     .await;
 
     let third = app.uploaded_avatar(&token, ImageKind::Webp).await;
-    let res = app
-        .client
-        .delete(app.url("/api/v1/users/me"))
-        .bearer_auth(&token)
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.delete_account(&token, PASSWORD).await;
     assert_eq!(res.status(), 204);
     eventually("the deleted account's file is deleted", async || {
         !root.join(key_of(&third)).exists()

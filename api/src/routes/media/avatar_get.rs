@@ -50,11 +50,7 @@ pub async fn avatar_get(
     }
     let key = MediaKey::parse_avatar_name(&name).map_err(|_| not_found())?;
     let etag = format!("\"{}\"", key.file_name());
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let fresh = crate::conditional::if_none_match(&req, &etag);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
