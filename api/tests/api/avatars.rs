@@ -55,6 +55,17 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Uploads an avatar while storage is down: 503 `media_unavailable` with `Retry-After`,
+    /// and the user keeps having no avatar.
+    pub async fn assert_upload_refused_by_storage(&self, token: &str) {
+        let png = images::encoded(ImageKind::Png, 8, 8);
+        let res = self.put_avatar(token, Some("image/png"), png).await;
+        assert_eq!(res.headers()["retry-after"], "5");
+        assert_eq!(problem(res, 503).await["code"], "media_unavailable");
+        assert_eq!(self.me(token).await["avatar_url"], Value::Null);
+        assert!(self.outbox_deletions().await.is_empty());
+    }
+
     /// The file stored for the local avatar at `url`.
     pub fn stored_avatar(&self, url: &str) -> Vec<u8> {
         std::fs::read(self.db.media_root().join(key_of(url))).expect("stored file")
@@ -432,17 +443,7 @@ async fn a_failing_media_directory_is_a_503_with_its_own_code() {
     std::fs::remove_dir_all(&root).expect("remove root");
     std::fs::write(&root, b"not a directory").expect("file");
 
-    let res = app
-        .put_avatar(
-            &token,
-            Some("image/png"),
-            images::encoded(ImageKind::Png, 8, 8),
-        )
-        .await;
-
-    assert_eq!(res.headers()["retry-after"], "5");
-    assert_eq!(problem(res, 503).await["code"], "media_unavailable");
-    assert_eq!(app.me(&token).await["avatar_url"], Value::Null);
+    app.assert_upload_refused_by_storage(&token).await;
     let _ = std::fs::remove_file(&root);
 }
 

@@ -159,15 +159,5 @@ async fn an_unreachable_bucket_is_a_503_and_leaves_the_user_as_they_were() {
     .await;
     let (token, _) = app.signed_in_user("ada@example.com").await;
 
-    let res = app
-        .put_avatar(
-            &token,
-            Some("image/png"),
-            images::encoded(ImageKind::Png, 8, 8),
-        )
-        .await;
-
-    assert_eq!(problem(res, 503).await["code"], "media_unavailable");
-    assert_eq!(app.me(&token).await["avatar_url"], Value::Null);
-    assert!(app.outbox_deletions().await.is_empty());
+    app.assert_upload_refused_by_storage(&token).await;
 }
