@@ -8,6 +8,7 @@
 //! request left behind is deleted by that request.
 
 pub mod avatar;
+mod http;
 mod store;
 
 pub use crate::domain::{ImageKind, MediaKey};

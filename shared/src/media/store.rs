@@ -138,7 +138,7 @@ impl Media {
         match &*self.backend {
             Backend::Local => Ok(None),
             Backend::S3(s3) => Ok(Some(
-                s3.signed_url(reqwest::Method::GET, &path(key), self.url_ttl)
+                s3.signed_url(object_store::signer::Method::GET, &path(key), self.url_ttl)
                     .await?
                     .to_string(),
             )),
@@ -157,15 +157,13 @@ fn s3_client(s3: &S3Storage) -> Result<AmazonS3, object_store::Error> {
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&s3.bucket)
         .with_region(&s3.region)
+        .with_http_connector(super::http::Connector(http_client()?))
         .with_client_options(
-            ClientOptions::new()
-                .with_connect_timeout(Duration::from_secs(3))
-                .with_timeout(Duration::from_secs(15))
-                .with_allow_http(
-                    s3.endpoint
-                        .as_deref()
-                        .is_some_and(|e| e.starts_with("http://")),
-                ),
+            ClientOptions::new().with_allow_http(
+                s3.endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            ),
         )
         .with_retry(RetryConfig {
             backoff: BackoffConfig::default(),
@@ -191,6 +189,20 @@ fn s3_client(s3: &S3Storage) -> Result<AmazonS3, object_store::Error> {
             .with_secret_access_key(creds.secret_access_key.expose_secret());
     }
     builder.build()
+}
+
+/// The HTTP client of the S3 requests: short timeouts (an upload waits on them), the
+/// system's root certificates (S3-compatible stores often sit behind a private CA the host
+/// trusts).
+fn http_client() -> Result<reqwest::Client, object_store::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(15))
+        .build()
+        .map_err(|e| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(e),
+        })
 }
 
 /// `https://host` → `https://bucket.host` (object_store expects the bucket in a
