@@ -24,7 +24,9 @@ Environment:
   KEEL_MEDIA_ROOT           local media directory (default ./.keel/media)
   KEEL_MEDIA_S3_BUCKET      bucket name (switches to the S3 check)
   KEEL_MEDIA_S3_ENDPOINT    endpoint URL for S3-compatible stores (MinIO, R2, ...)
-  KEEL_MEDIA_S3_REGION      region (default us-east-1); credentials: AWS_ACCESS_KEY_ID,
+  KEEL_MEDIA_S3_REGION      region (default us-east-1)
+  KEEL_MEDIA_S3_ACCESS_KEY_ID, KEEL_MEDIA_S3_SECRET_ACCESS_KEY
+                            the processes' static key, used when set; else AWS_ACCESS_KEY_ID,
                             AWS_SECRET_ACCESS_KEY (or any source the AWS SDKs read)
   BACKUP_DIR, BACKUP_PREFIX, BACKUP_LOG_FILE, BACKUP_LOCK_WAIT_SECS, BACKUP_METRICS_DIR as
   backup-database.sh; BACKUP_RETENTION_DAYS (default 30), BACKUP_RETENTION_COUNT (default 0)
@@ -61,6 +63,11 @@ PY
 
 if [[ -n ${KEEL_MEDIA_S3_BUCKET:-} ]]; then
   METRIC_LABELS='storage="s3"'
+  # The same key the api and the worker use (.env.example), when one is configured.
+  if [[ -n ${KEEL_MEDIA_S3_ACCESS_KEY_ID:-} ]]; then
+    export AWS_ACCESS_KEY_ID=$KEEL_MEDIA_S3_ACCESS_KEY_ID
+    export AWS_SECRET_ACCESS_KEY=${KEEL_MEDIA_S3_SECRET_ACCESS_KEY:-}
+  fi
   bucket=$KEEL_MEDIA_S3_BUCKET
   status=$(bucket_versioning "$bucket") || fail "could not read the versioning of bucket $bucket"
   if [[ $status != Enabled ]]; then

@@ -76,7 +76,7 @@ nginx -p "$dir" -c "$dir/nginx.conf"
 KEEL_CLEANUP+=("kill \$(cat '$dir/nginx.pid')")
 
 APP_ENV=production KEEL_SECRET_KEY=$(openssl rand -hex 32) KEEL_JWT_KEYS="k1=$(openssl rand -hex 32)" \
-  SMTP_URL="smtps://keel:unused@smtp.invalid:465" \
+  SMTP_URL="smtps://keel:unused@smtp.invalid:465" KEEL_MEDIA_ROOT="$dir/media" \
   DATABASE_URL="postgres://keel:$(openssl rand -hex 12)@127.0.0.1:1/keel?sslmode=verify-full" \
   KEEL_REDIS_PREFIX="keelobservatory:$$" KEEL_API_ADDR="127.0.0.1:$api_port" RUST_LOG=error \
   KEEL_API_METRICS_ADDR=off "$CARGO_TARGET_DIR/debug/keel-api" serve &

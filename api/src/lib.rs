@@ -2,6 +2,7 @@
 //! real [`startup::Application`] on port 0.
 
 pub mod body_limit;
+pub mod conditional;
 pub mod docs;
 pub mod error;
 pub mod extract;

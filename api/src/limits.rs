@@ -66,6 +66,17 @@ pub async fn limit_user(state: &AppState, endpoint: &str, user: UserId) -> Resul
     hit(state, &keys::per_user(endpoint, user), PER_EMAIL_LIMIT).await
 }
 
+/// Counts an upload of the signed-in `user` against `KEEL_MEDIA_UPLOADS_PER_WINDOW`, before
+/// its body is read (refused uploads count too: each costs a decode).
+pub async fn limit_uploads(state: &AppState, user: UserId) -> Result<(), ApiError> {
+    hit(
+        state,
+        &keys::per_user("media-upload", user),
+        state.config.media.uploads_per_window,
+    )
+    .await
+}
+
 /// Counts a login attempt for `email` from `ip` before the password is checked, on two
 /// counters at once: per account and client (`KEEL_LOGIN_MAX_FAILURES`) and per account from
 /// everywhere (`KEEL_LOGIN_ACCOUNT_MAX_FAILURES`). 429 when either is full; the first time

@@ -27,7 +27,10 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Registration, email verification, sign-in (password, \
             social, two-factor), tokens, passwords and sessions. Start here: register, verify, \
             log in, then send the access token as `Authorization: Bearer`."),
-        (name = "users", description = "The signed-in user's own account: read, update, delete."),
+        (name = "users", description = "The signed-in user's own account: read, update, delete; \
+            the avatar."),
+        (name = "media", description = "Uploaded files served by the api itself (local media \
+            storage); with S3 storage, URLs point at the bucket instead."),
         (name = "meta", description = "The API describing itself: the OpenAPI document as JSON \
             or YAML. Swagger UI (`/api/docs/`) and ReDoc (`/api/redoc/`) read it."),
         (name = "operations", description = "Liveness and readiness probes for load balancers \
@@ -89,7 +92,12 @@ impl utoipa::Modify for ProblemResponses {
                         "Nothing matches the path; a malformed path parameter is named in `errors` (`not_found`).",
                     );
                 }
-                match (op.request_body.is_some(), has_params) {
+                // Bodies other than JSON (an uploaded file) document their own rejections.
+                let json_body = op.request_body.as_ref().is_some_and(|b| match b {
+                    utoipa::openapi::RefOr::T(b) => b.content.contains_key("application/json"),
+                    utoipa::openapi::RefOr::Ref(_) => true,
+                });
+                match (json_body, has_params) {
                     (true, true) => add(
                         "400",
                         "The body is not valid JSON (`malformed_json`), or a query parameter is malformed (`invalid_parameter`; `errors` names it).",
@@ -100,7 +108,7 @@ impl utoipa::Modify for ProblemResponses {
                     ),
                     _ => {}
                 }
-                if op.request_body.is_some() {
+                if json_body {
                     add("400", "The body is not valid JSON (`malformed_json`).");
                     add(
                         "413",

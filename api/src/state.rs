@@ -1,5 +1,6 @@
 //! The one piece of shared state every handler receives.
 
+use anyhow::Context;
 use std::sync::Arc;
 
 use keel_shared::Config;
@@ -7,6 +8,7 @@ use keel_shared::accounts::Accounts;
 use keel_shared::auth::jwt::JwtKeys;
 use keel_shared::db::PgPool;
 use keel_shared::jobs::Queue;
+use keel_shared::media::Media;
 use keel_shared::ratelimit::Limiter;
 use keel_shared::redis::RedisPool;
 use keel_shared::{db, redis};
@@ -30,6 +32,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Abuse limits.
     pub limiter: Limiter,
+    /// Media storage (avatars).
+    pub media: Media,
     /// Social login.
     pub oauth: keel_shared::oauth::OAuth,
     /// The process configuration.
@@ -68,6 +72,8 @@ impl AppState {
             redis.clone(),
             keel_shared::redis::Keys::new(config.redis.key_prefix.clone()),
         );
+        let media = Media::new(&config.media)
+            .context("cannot open media storage (KEEL_MEDIA_ROOT / KEEL_MEDIA_S3_*)")?;
         let config = Arc::new(config);
         let accounts =
             keel_shared::accounts::Accounts::new(db.clone(), Arc::clone(&config), Arc::clone(&jwt));
@@ -78,6 +84,7 @@ impl AppState {
             jwt,
             accounts,
             limiter,
+            media,
             oauth,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             schema: Arc::new(crate::openapi::SchemaDocument::new(&doc)),

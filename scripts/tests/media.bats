@@ -91,6 +91,20 @@ setup() {
   [[ $output == *"versioning is Enabled"* ]]
 }
 
+@test "S3 media: the processes' KEEL_MEDIA_S3_* key is used when the AWS variables are unset" {
+  aws --endpoint-url "$KEEL_MEDIA_S3_ENDPOINT" s3api put-bucket-versioning --bucket "$BUCKET" --versioning-configuration Status=Enabled
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  export AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true
+  export KEEL_MEDIA_S3_BUCKET=$BUCKET
+  run "$SCRIPTS/backup-media.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"could not read the versioning of bucket $BUCKET"* ]]
+  export KEEL_MEDIA_S3_ACCESS_KEY_ID=testing KEEL_MEDIA_S3_SECRET_ACCESS_KEY=testing
+  run --separate-stderr "$SCRIPTS/backup-media.sh"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "s3://$BUCKET" ]
+}
+
 @test "S3 media: an unreachable endpoint is a failure, not a pass" {
   # One attempt: the CLI's retries with backoff only make the test slower.
   export KEEL_MEDIA_S3_BUCKET=$BUCKET KEEL_MEDIA_S3_ENDPOINT=http://127.0.0.1:9 AWS_MAX_ATTEMPTS=1

@@ -24,6 +24,8 @@
 //! - [`jobs`]: job payloads, their envelope, the Redis Streams queue handle and the
 //!   transactional outbox.
 //! - [`email`]: email templates and the SMTP mailer (only the worker sends).
+//! - [`media`]: media storage (a local directory or an S3-compatible bucket) and avatar
+//!   processing (sniffed, bounded, re-encoded without metadata).
 //! - `probe` (feature `probe`): the worker's and scheduler's `/healthz`, `/readyz` and
 //!   `/metrics` server.
 //! - `testing` (feature `testing`): the test harness: per-test databases and Redis prefixes,
@@ -41,6 +43,7 @@ pub mod email;
 pub mod health;
 pub mod healthcheck;
 pub mod jobs;
+pub mod media;
 pub mod oauth;
 #[cfg(feature = "probe")]
 pub mod probe;

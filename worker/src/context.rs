@@ -6,6 +6,7 @@ use keel_shared::Config;
 use keel_shared::db::PgPool;
 use keel_shared::email::Mailer;
 use keel_shared::jobs::Queue;
+use keel_shared::media::Media;
 
 /// Shared resources of the worker process; cheap to clone.
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct JobContext {
     pub queue: Queue,
     /// Outgoing email.
     pub mailer: Arc<Mailer>,
+    /// Media storage (avatars).
+    pub media: Media,
     /// The process configuration.
     pub config: Arc<Config>,
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use keel_shared::email::Mailer;
 use keel_shared::jobs::Queue;
+use keel_shared::media::Media;
 use keel_shared::probe::ProcessProbe;
 use keel_shared::redis::Keys;
 use keel_shared::{Config, healthcheck, shutdown, telemetry};
@@ -76,6 +77,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Keys::new(config.redis.key_prefix.clone()),
         ),
         mailer: Arc::new(Mailer::new(&config.email)?),
+        media: Media::new(&config.media)?,
         config: Arc::new(config),
     };
     tracing::info!(probe.addr = %probe.local_addr(), worker.id = %options.worker_id, "keel-worker running");

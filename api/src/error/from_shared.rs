@@ -3,12 +3,14 @@
 
 use keel_shared::accounts::{
     ChangePasswordError, DeleteAccountError, DisableTwoFactorError, EnableTwoFactorError,
-    LoginError, OAuthSignInError, RefreshError, RegisterError, ResetPasswordError,
-    RevokeSessionError, SecondFactorError, SetupTwoFactorError, StoreError, UndoEmailChangeError,
-    UpdateProfileError, VerifyEmailError,
+    LoginError, OAuthSignInError, RefreshError, RegisterError, RemoveAvatarError,
+    ResetPasswordError, RevokeSessionError, SecondFactorError, SetAvatarError, SetupTwoFactorError,
+    StoreError, UndoEmailChangeError, UpdateProfileError, VerifyEmailError,
 };
 use keel_shared::domain::PasswordRejection;
 use keel_shared::jobs::QueueError;
+use keel_shared::media::MediaError;
+use keel_shared::media::avatar::ImageRejection;
 use keel_shared::oauth::OAuthError;
 use keel_shared::redis::RedisError;
 
@@ -302,6 +304,53 @@ impl From<OAuthSignInError> for ApiError {
             },
             OAuthSignInError::EmailTaken => Self::EMAIL_TAKEN,
             OAuthSignInError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Storage failures are logged here, once, with their cause; the client hears only that
+/// media storage is unavailable.
+impl From<MediaError> for ApiError {
+    fn from(e: MediaError) -> Self {
+        tracing::warn!(error = %e, "media storage failed");
+        Self::MediaUnavailable
+    }
+}
+
+impl From<ImageRejection> for ApiError {
+    fn from(e: ImageRejection) -> Self {
+        let message = e.to_string();
+        match e {
+            ImageRejection::UnsupportedType => Self::UnsupportedImage {
+                field: "body",
+                message,
+            },
+            ImageRejection::UnsupportedContentType | ImageRejection::ContentTypeMismatch { .. } => {
+                Self::UnsupportedImage {
+                    field: "Content-Type",
+                    message,
+                }
+            }
+            ImageRejection::TooManyPixels { .. } => Self::ImageTooLarge(message),
+            ImageRejection::Empty | ImageRejection::Malformed(_) => Self::InvalidImage(message),
+        }
+    }
+}
+
+impl From<SetAvatarError> for ApiError {
+    fn from(e: SetAvatarError) -> Self {
+        match e {
+            SetAvatarError::Storage(e) => e.into(),
+            SetAvatarError::AccountGone => Self::Unauthorized("the account no longer exists"),
+            SetAvatarError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RemoveAvatarError> for ApiError {
+    fn from(e: RemoveAvatarError) -> Self {
+        match e {
+            RemoveAvatarError::Store(e) => e.into(),
         }
     }
 }

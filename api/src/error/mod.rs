@@ -70,6 +70,21 @@ pub enum ApiError {
         /// `KEEL_API_BODY_LIMIT_BYTES`.
         limit: usize,
     },
+    /// An upload is not an image type Keel accepts (judged from its bytes), or its
+    /// `Content-Type` names none or another.
+    #[error("unsupported image: {field} {message}")]
+    UnsupportedImage {
+        /// `body` or `Content-Type`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An upload of an accepted type does not decode (truncated, corrupt, empty).
+    #[error("invalid image: {0}")]
+    InvalidImage(String),
+    /// An upload has more pixels than allowed.
+    #[error("image too large: {0}")]
+    ImageTooLarge(String),
     /// The body could not be read (client went away, bad encoding, ...).
     #[error("cannot read the request body: {0}")]
     BadPayload(String),
@@ -120,6 +135,9 @@ pub enum ApiError {
         /// Which one.
         dependency: &'static str,
     },
+    /// Media storage (the media directory or the S3 bucket) failed or is unreachable.
+    #[error("media storage is unavailable")]
+    MediaUnavailable,
     /// Anything unexpected: logged with its cause, answered as an opaque 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -229,6 +247,26 @@ impl ApiError {
                 "payload_too_large",
                 format!("The body is larger than the limit of {limit} bytes."),
             ),
+            Self::UnsupportedImage { field, message } => Answer::new(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_image",
+                format!(
+                    "`{field}` {message}: send a PNG, JPEG or WebP image with its own Content-Type."
+                ),
+            )
+            .field(field, message),
+            Self::InvalidImage(message) => Answer::new(
+                S::BAD_REQUEST,
+                "invalid_image",
+                format!("`body` {message}."),
+            )
+            .field("body", message),
+            Self::ImageTooLarge(message) => Answer::new(
+                S::PAYLOAD_TOO_LARGE,
+                "image_too_large",
+                format!("`body` {message}."),
+            )
+            .field("body", message),
             Self::BadPayload(detail) => Answer::new(
                 S::BAD_REQUEST,
                 "bad_payload",
@@ -274,6 +312,12 @@ impl ApiError {
             )
             .header(header::RETRY_AFTER, "5")
             .log(Log::Warn(format!("dependency unavailable: {dependency}"))),
+            Self::MediaUnavailable => Answer::new(
+                S::SERVICE_UNAVAILABLE,
+                "media_unavailable",
+                "Media storage is unavailable; retry shortly.",
+            )
+            .header(header::RETRY_AFTER, "5"),
             Self::Internal(e) => Answer::new(
                 S::INTERNAL_SERVER_ERROR,
                 "internal_error",

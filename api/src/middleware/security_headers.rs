@@ -1,6 +1,6 @@
 //! The security headers of every response, built once from
-//! [`keel_shared::config::SecurityHeadersConfig`] and stamped on the way out: the fixed set,
-//! the Content-Security-Policy of the path (unless the handler set its own), HSTS in
+//! [`keel_shared::config::SecurityHeadersConfig`] and stamped on the way out: the fixed set
+//! and the Content-Security-Policy of the path (each unless the handler set its own), HSTS in
 //! production or when the request came over HTTPS, and `Cache-Control: no-store` on
 //! authenticated and auth responses.
 
@@ -85,7 +85,11 @@ pub async fn security_headers(
     let csp = set.csp_for(res.request().path()).cloned();
     let headers = res.headers_mut();
     for (name, value) in &set.always {
-        headers.insert(name.clone(), value.clone());
+        // A handler that set one of these meant it (the media route lets other origins
+        // embed its images with `Cross-Origin-Resource-Policy: cross-origin`).
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
     }
     if let Some(csp) = csp
         && !headers.contains_key(header::CONTENT_SECURITY_POLICY)

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod media;
 pub mod meta;
 pub mod users;
 
@@ -33,5 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(auth::session_delete::session_delete)
         .service(users::me_get::me_get)
         .service(users::me_patch::me_patch)
-        .service(users::me_delete::me_delete);
+        .service(users::me_delete::me_delete)
+        .service(users::avatar_put::avatar_put)
+        .service(users::avatar_delete::avatar_delete)
+        .service(media::avatar_get::avatar_get);
 }

@@ -90,7 +90,7 @@ async fn a_preflight_is_answered_without_postgres() {
     );
     assert_eq!(
         header(&res, "access-control-allow-methods"),
-        Some("GET, POST, PATCH, DELETE")
+        Some("GET, POST, PUT, PATCH, DELETE")
     );
     assert_eq!(
         header(&res, "access-control-allow-headers"),

@@ -19,12 +19,21 @@ use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 pub(crate) async fn app_with_worker(
     sink: &SmtpSink,
 ) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
+    app_with_worker_and(sink, &[]).await
+}
+
+/// [`app_with_worker`], both configured with `extra` too.
+pub(crate) async fn app_with_worker_and(
+    sink: &SmtpSink,
+    extra: &[(&str, &str)],
+) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
     let smtp = sink.url();
-    let overrides = [
+    let mut overrides = vec![
         ("SMTP_URL", smtp.as_str()),
         ("KEEL_PRODUCT_NAME", "Acme"),
         ("KEEL_REDIS_POOL_SIZE", "16"),
     ];
+    overrides.extend_from_slice(extra);
     let app = spawn_app_with(&overrides).await;
     let config = test_config(&app.db, &app.redis, &overrides);
     let ctx = JobContext {
@@ -34,6 +43,7 @@ pub(crate) async fn app_with_worker(
             Keys::new(config.redis.key_prefix.clone()),
         ),
         mailer: Arc::new(Mailer::new(&config.email).expect("mailer")),
+        media: keel_shared::media::Media::new(&config.media).expect("media"),
         config: Arc::new(config),
     };
     let options = Options {
@@ -84,6 +94,24 @@ async fn token_from_mail(sink: &SmtpSink, subject: &str, path: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
+}
+
+/// Registers `email` and verifies it through the emailed link (the worker sends it), then
+/// signs in; returns the access token.
+pub(crate) async fn signed_in_by_mail(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
+    let res = app
+        .post_json(
+            "/api/v1/auth/register",
+            json!({"email": email, "password": PASSWORD, "name": "Ada"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let token = token_from_mail(sink, "Confirm your email for Acme", "/verify-email").await;
+    let res = app
+        .post_json("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(res.status(), 204);
+    app.login(email, PASSWORD).await.0
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth_tokens;
+mod avatars;
 mod connections;
 mod contract;
 mod cors;
@@ -16,6 +17,7 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod media_s3;
 mod metrics;
 mod oauth;
 mod observability;

@@ -421,6 +421,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/media/avatars/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Avatar file.
+         * @description An avatar stored in the api's media directory (local storage; with S3 storage avatars are
+         *     served by the bucket through the signed `avatar_url`, and this answers 404). Public: the
+         *     name is random (128 bits) and only its owner's `avatar_url` reveals it. Served with a fixed
+         *     `Content-Type`, `X-Content-Type-Options: nosniff`, a Content-Security-Policy that allows
+         *     nothing, and `Cache-Control: public, max-age=86400, immutable`; `ETag`/`If-None-Match`
+         *     answer 304.
+         */
+        get: operations["get_media_avatar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -430,7 +455,8 @@ export interface paths {
         };
         /**
          * Me.
-         * @description The signed-in user (one PostgreSQL read, which also checks the session is still active).
+         * @description The signed-in user (one PostgreSQL read, which also checks the session is still active),
+         *     with a fresh `avatar_url`.
          */
         get: operations["get_users_me"];
         put?: never;
@@ -451,6 +477,36 @@ export interface paths {
          *     only once the verification link sent to it is used.
          */
         patch: operations["patch_users_me"];
+        trace?: never;
+    };
+    "/api/v1/users/me/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload my avatar.
+         * @description Send the image file itself as the body (not multipart, not base64), with its
+         *     `Content-Type`: `image/png`, `image/jpeg` or `image/webp`, at most 2 MiB and 4096×4096
+         *     pixels. The type is judged from the bytes (the header must agree); the image is turned
+         *     upright by its EXIF orientation, scaled down to at most 512×512 and encoded afresh, so no
+         *     metadata (EXIF, GPS, ICC, comments) is kept. It replaces any previous avatar, whose file is
+         *     then deleted. Answers the user with the new `avatar_url`.
+         */
+        put: operations["put_users_me_avatar"];
+        post?: never;
+        /**
+         * Remove my avatar.
+         * @description The user has no avatar afterwards (`avatar_url` is `null`); its file is deleted shortly
+         *     after. Removing an avatar that is not there is not an error.
+         */
+        delete: operations["delete_users_me_avatar"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -885,6 +941,13 @@ export interface components {
         };
         /** @description A user, as they see themselves. */
         UserResponse: {
+            /**
+             * @description Where to fetch the avatar (`null` without one): with S3 storage a signed URL that
+             *     expires after `KEEL_MEDIA_URL_TTL_SECS` (read `/users/me` again for a fresh one); with
+             *     local storage a URL of `GET /api/v1/media/avatars/{name}`.
+             * @example https://api.example.com/api/v1/media/avatars/3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d.webp
+             */
+            avatar_url?: string | null;
             /**
              * Format: date-time
              * @description When the account was created.
@@ -3294,6 +3357,59 @@ export interface operations {
             };
         };
     };
+    get_media_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The file name from `avatar_url`: 32 hex digits and the extension.
+                 * @example 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d.webp
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": number[];
+                    "image/jpeg": number[];
+                    "image/webp": number[];
+                };
+            };
+            /** @description Not modified (the `If-None-Match` ETag matches). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such avatar, a malformed name, or S3 storage (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Media storage is unavailable (`media_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_users_me: {
         parameters: {
             query?: never;
@@ -3643,6 +3759,123 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_users_me_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The image file, as is (at most 2 MiB). */
+        requestBody: {
+            content: {
+                "image/jpeg": number[];
+                "image/png": number[];
+                "image/webp": number[];
+            };
+        };
+        responses: {
+            /** @description Stored: the user with the new `avatar_url`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            /** @description The body is empty or does not decode as the image it claims to be (`invalid_image`; `errors` names `body`), or could not be read (`bad_payload`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 2 MiB (`payload_too_large`), or the image is wider or taller than 4096 pixels (`image_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bytes are not PNG, JPEG or WebP, or `Content-Type` is missing or disagrees with them (`unsupported_image`; `errors` names `body` or `Content-Type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many uploads by this user (`KEEL_MEDIA_UPLOADS_PER_WINDOW`) (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Media storage is unavailable (`media_unavailable`), or PostgreSQL or Redis is (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_users_me_avatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user has no avatar. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -6,6 +6,7 @@
 use crate::auth::password::HashError;
 use crate::domain::PasswordRejection;
 use crate::jobs::outbox::OutboxError;
+use crate::media::MediaError;
 
 /// The infrastructure under every account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +145,28 @@ pub enum DeleteAccountError {
     /// The password given is wrong.
     #[error("the password is wrong")]
     WrongPassword,
+    /// Infrastructure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// [`super::Accounts::set_avatar`].
+#[derive(Debug, thiserror::Error)]
+pub enum SetAvatarError {
+    /// Media storage is down or refused the object.
+    #[error(transparent)]
+    Storage(#[from] MediaError),
+    /// The account was deleted while the upload ran.
+    #[error("the account no longer exists")]
+    AccountGone,
+    /// Infrastructure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// [`super::Accounts::remove_avatar`].
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveAvatarError {
     /// Infrastructure.
     #[error(transparent)]
     Store(StoreError),
@@ -308,6 +331,8 @@ store_errors!(
     UpdateProfileError,
     UndoEmailChangeError,
     DeleteAccountError,
+    SetAvatarError,
+    RemoveAvatarError,
     CreateAdminError,
     LoginError,
     RefreshError,

@@ -1,6 +1,6 @@
 //! Account operations: registration, email verification, login, refresh-token rotation,
-//! password change and reset, profile changes, sessions, two-factor authentication, social
-//! sign-in, account deletion. They are methods of [`Accounts`], the one handle holding what
+//! password change and reset, profile changes, avatars, sessions, two-factor authentication,
+//! social sign-in, account deletion. They are methods of [`Accounts`], the one handle holding what
 //! they need. Each runs in one transaction; the emails they need are written to the outbox in
 //! that same transaction, so an email goes out exactly when the change it announces commits.
 //!
@@ -9,6 +9,7 @@
 //! account is unknown).
 
 mod admin;
+mod avatar;
 mod errors;
 pub mod links;
 mod oauth;
@@ -29,8 +30,8 @@ pub use admin::{AdminOutcome, create_admin};
 pub use errors::{
     ChangePasswordError, CreateAdminError, DeleteAccountError, DisableTwoFactorError,
     EnableTwoFactorError, LoginError, OAuthSignInError, RefreshError, RegisterError,
-    ResetPasswordError, RevokeSessionError, SecondFactorError, SetupTwoFactorError, StoreError,
-    UndoEmailChangeError, UpdateProfileError, VerifyEmailError,
+    RemoveAvatarError, ResetPasswordError, RevokeSessionError, SecondFactorError, SetAvatarError,
+    SetupTwoFactorError, StoreError, UndoEmailChangeError, UpdateProfileError, VerifyEmailError,
 };
 pub use passwords::RESET_TTL;
 pub use registration::{UNDO_EMAIL_CHANGE_TTL, VERIFY_TTL};

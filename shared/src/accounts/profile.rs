@@ -6,6 +6,8 @@ use crate::auth::password;
 use crate::db::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress};
 use crate::email::Email;
+use crate::jobs::outbox::enqueue_in_tx;
+use crate::jobs::payloads::DeleteMedia;
 
 impl Accounts {
     /// Changes the name now, and the email once the new address is verified (a link is sent
@@ -46,7 +48,8 @@ impl Accounts {
         Ok(updated.unwrap_or_else(|| user.clone()))
     }
 
-    /// Deletes the account (its tokens and sessions go with it) after checking the password.
+    /// Deletes the account (its tokens and sessions go with it) after checking the password;
+    /// its avatar's object is deleted by a job queued in the same transaction.
     #[tracing::instrument(skip_all, fields(user.id = %user.id))]
     pub async fn delete_account(
         &self,
@@ -56,8 +59,12 @@ impl Accounts {
         if !password::verify(password, user.password_hash.as_deref()).await {
             return Err(DeleteAccountError::WrongPassword);
         }
-        let client = self.db.get().await?;
-        users::delete(&client, user.id).await?;
+        let mut client = self.db.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(key) = users::delete(&tx, user.id).await? {
+            enqueue_in_tx(&tx, &DeleteMedia { key }).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -31,7 +31,7 @@ impl CorsConfig {
             allowed_origins: v.parse_with("KEEL_CORS_ALLOWED_ORIGINS", "", parse_origins)?,
             allowed_methods: v.parse_with(
                 "KEEL_CORS_ALLOWED_METHODS",
-                "GET, POST, PATCH, DELETE",
+                "GET, POST, PUT, PATCH, DELETE",
                 |raw| token_list(raw).map(|l| l.join(", ")),
             )?,
             allowed_headers: v.parse_with(
@@ -107,7 +107,7 @@ mod tests {
     fn by_default_no_origin_is_allowed() {
         let c = accepted(CorsConfig::from_vars, &[]);
         assert!(!c.allows("https://app.example.com"));
-        assert_eq!(c.allowed_methods, "GET, POST, PATCH, DELETE");
+        assert_eq!(c.allowed_methods, "GET, POST, PUT, PATCH, DELETE");
         assert_eq!(c.max_age_secs, 600);
     }
 

@@ -19,6 +19,7 @@ mod global_rate_limit;
 mod http;
 mod lifecycle;
 mod logging;
+mod media;
 mod oauth;
 mod production;
 mod redis;
@@ -44,6 +45,7 @@ pub use email::{DEVELOPMENT_SMTP_URL, EmailConfig};
 pub use global_rate_limit::GlobalRateLimitConfig;
 pub use http::{DEFAULT_TRUSTED_PROXIES, HttpConfig};
 pub use logging::{LogConfig, LogFormat};
+pub use media::{DEFAULT_MEDIA_ROOT, MediaConfig, MediaStorage, S3Credentials, S3Storage};
 pub use oauth::{OAuthConfig, OAuthProviderConfig};
 pub use redis::RedisConfig;
 pub use scheduler::SchedulerConfig;
@@ -107,6 +109,8 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// Outgoing email: the SMTP server, the sender, the base of links.
     pub email: EmailConfig,
+    /// Media storage (avatars): a local directory or an S3-compatible bucket.
+    pub media: MediaConfig,
     /// The worker's queues and job handling.
     pub worker: WorkerConfig,
     /// The scheduler: schedule overrides and the misfire grace.
@@ -186,6 +190,7 @@ impl Config {
         let auth = AuthConfig::from_vars(v, &secret_key)?;
         let email = EmailConfig::from_vars(v)?;
         let oauth = OAuthConfig::from_vars(v, &email.frontend_url)?;
+        let media = MediaConfig::from_vars(v)?;
         let worker = WorkerConfig::from_vars(v)?;
         let scheduler = SchedulerConfig::from_vars(v)?;
         let lifecycle = Lifecycle::from_vars(v)?;
@@ -205,6 +210,7 @@ impl Config {
             auth,
             oauth,
             email,
+            media,
             worker,
             scheduler,
             worker_health_addr: lifecycle.worker_health_addr,
@@ -355,6 +361,9 @@ mod tests {
             ("KEEL_JWT_KEYS", "k9=jwtsecretvalue"),
             ("KEEL_GOOGLE_CLIENT_ID", "gid"),
             ("KEEL_GOOGLE_CLIENT_SECRET", "googlesecretvalue"),
+            ("KEEL_MEDIA_S3_BUCKET", "keel-media"),
+            ("KEEL_MEDIA_S3_ACCESS_KEY_ID", "AKID"),
+            ("KEEL_MEDIA_S3_SECRET_ACCESS_KEY", "s3secretvalue"),
         ])
         .expect("valid");
         let shown = format!("{c:?}");
@@ -365,6 +374,7 @@ mod tests {
             "smtppass",
             "jwtsecretvalue",
             "googlesecretvalue",
+            "s3secretvalue",
         ] {
             assert!(!shown.contains(secret), "{secret} leaked into Debug output");
         }

@@ -1,12 +1,15 @@
 //! What `APP_ENV=production` refuses: missing or development secrets, short keys, the local
-//! SMTP sink, well-known database passwords and a database connection that may go unencrypted
-//! (unless `KEEL_ALLOW_INSECURE_DB=1`). What it only warns about: Redis without a password.
-//! Every such rule lives here.
+//! SMTP sink, well-known database passwords, a database connection that may go unencrypted
+//! (unless `KEEL_ALLOW_INSECURE_DB=1`) and a media root relative to the working directory.
+//! What it only warns about: Redis without a password, media over plain-HTTP S3. Every such
+//! rule lives here.
 
 use secrecy::ExposeSecret;
 
 use super::vars::Vars;
-use super::{Config, ConfigError, DEVELOPMENT_SECRET_KEY, DEVELOPMENT_SMTP_URL, database};
+use super::{
+    Config, ConfigError, DEVELOPMENT_SECRET_KEY, DEVELOPMENT_SMTP_URL, MediaStorage, database,
+};
 
 /// Passwords that a production database URL must not use.
 const KNOWN_DEFAULT_PASSWORDS: &[&str] = &["postgres", "password", "keel", "changeme", "secret"];
@@ -71,6 +74,20 @@ pub(super) fn refuse_insecure(config: &Config) -> Result<(), ConfigError> {
             "must list exact origins in production, not *",
         ));
     }
+    if let MediaStorage::Local { root } = &config.media.storage
+        && !root.is_absolute()
+    {
+        // A relative root lands wherever the process happens to start (inside a read-only
+        // image, or a directory no other replica sees): uploads would vanish on redeploy.
+        return Err(ConfigError::new(
+            "KEEL_MEDIA_ROOT",
+            format!(
+                "is the relative path {:?}; production needs an absolute path on a persistent \
+                 volume (e.g. /var/lib/keel/media) or KEEL_MEDIA_S3_BUCKET",
+                root.display().to_string()
+            ),
+        ));
+    }
     let pg = database::parse_url(config.database.url.expose_secret())?;
     if !config.database.ssl_mode.requires_tls() && !config.database.allow_insecure {
         return Err(ConfigError::new(
@@ -104,6 +121,18 @@ pub(super) fn warnings(config: &Config) -> Vec<String> {
     if config.database.allow_insecure && !config.database.ssl_mode.requires_tls() {
         out.push("KEEL_ALLOW_INSECURE_DB=1: the database connection may be unencrypted".to_owned());
     }
+    if let MediaStorage::S3(s3) = &config.media.storage
+        && s3
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"))
+    {
+        out.push(
+            "KEEL_MEDIA_S3_ENDPOINT is plain http: uploads and signed URLs travel unencrypted \
+             (use https unless the store is on a private network)"
+                .to_owned(),
+        );
+    }
     out
 }
 
@@ -119,10 +148,11 @@ mod tests {
         "DATABASE_URL",
         "postgres://app:Xk29vLq8a@db/keel?sslmode=verify-full",
     );
+    const MEDIA_ROOT: (&str, &str) = ("KEEL_MEDIA_ROOT", "/var/lib/keel/media");
 
     /// A production configuration from `extra` on top of `APP_ENV=production`.
     fn production(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
-        let mut vars = vec![("APP_ENV", "production")];
+        let mut vars = vec![("APP_ENV", "production"), MEDIA_ROOT];
         vars.extend_from_slice(extra);
         Config::from_vars(vars)
     }
@@ -305,6 +335,54 @@ mod tests {
         ])
         .expect("valid");
         assert!(with.warnings().is_empty(), "{:?}", with.warnings());
+    }
+
+    #[test]
+    fn production_refuses_a_relative_media_root_and_takes_an_absolute_one_or_a_bucket() {
+        let strong = [
+            ("KEEL_SECRET_KEY", STRONG_KEY),
+            JWT_KEYS,
+            REAL_SMTP,
+            STRONG_DB,
+        ];
+        for root in ["./.keel/media", "media"] {
+            let mut vars = strong.to_vec();
+            vars.push(("KEEL_MEDIA_ROOT", root));
+            let err = production(&vars).expect_err(root);
+            assert_eq!(err.var, "KEEL_MEDIA_ROOT", "{root}");
+            assert!(err.problem.contains("absolute path"), "{err}");
+        }
+        let mut vars = strong.to_vec();
+        vars.extend([
+            ("KEEL_MEDIA_ROOT", "./.keel/media"),
+            ("KEEL_MEDIA_S3_BUCKET", "keel-media"),
+        ]);
+        production(&vars).expect("a bucket needs no local root");
+    }
+
+    #[test]
+    fn production_warns_about_media_over_plain_http_only() {
+        let with = |endpoint: &'static str| {
+            production(&[
+                ("KEEL_SECRET_KEY", STRONG_KEY),
+                JWT_KEYS,
+                REAL_SMTP,
+                STRONG_DB,
+                ("REDIS_URL", "rediss://:Xk29vLq8a@cache:6380"),
+                ("KEEL_MEDIA_S3_BUCKET", "keel-media"),
+                ("KEEL_MEDIA_S3_ENDPOINT", endpoint),
+            ])
+            .expect("valid")
+            .warnings()
+        };
+        let plain = with("http://minio.internal:9000");
+        assert!(
+            plain
+                .iter()
+                .any(|w| w.starts_with("KEEL_MEDIA_S3_ENDPOINT is plain http")),
+            "{plain:?}"
+        );
+        assert!(with("https://s3.example.com").is_empty());
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "account_security",
         sql: include_str!("../../migrations/0006_account_security.sql"),
     },
+    Migration {
+        version: 10,
+        name: "avatars",
+        sql: include_str!("../../migrations/0010_avatars.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serialises migrating processes ("keelmigr" as ASCII).

@@ -1,6 +1,6 @@
 //! `users`.
 
-use crate::domain::{SessionId, UserId};
+use crate::domain::{MediaKey, SessionId, UserId};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -26,10 +26,12 @@ pub struct User {
     pub totp_secret: Option<String>,
     /// Two-factor authentication is on.
     pub totp_enabled: bool,
+    /// The avatar's object in media storage, if the user has one.
+    pub avatar_key: Option<MediaKey>,
 }
 
 const COLUMNS: &str = "id, email, email_verified_at, name, password_hash, is_admin, created_at, \
-     totp_secret, totp_enabled_at IS NOT NULL AS totp_enabled";
+     totp_secret, totp_enabled_at IS NOT NULL AS totp_enabled, avatar_key";
 
 impl From<&Row> for User {
     fn from(r: &Row) -> Self {
@@ -43,6 +45,7 @@ impl From<&Row> for User {
             created_at: r.get("created_at"),
             totp_secret: r.get("totp_secret"),
             totp_enabled: r.get("totp_enabled"),
+            avatar_key: r.get("avatar_key"),
         }
     }
 }
@@ -104,7 +107,7 @@ pub async fn by_active_session(
     let stmt = c
         .prepare_cached(
             "SELECT u.id, u.email, u.email_verified_at, u.name, u.password_hash, u.is_admin, u.created_at,
-                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled,
+                    u.totp_secret, u.totp_enabled_at IS NOT NULL AS totp_enabled, u.avatar_key,
                     s.created_at AS signed_in_at
              FROM users u JOIN sessions s ON s.user_id = u.id
              WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
@@ -316,9 +319,37 @@ pub async fn clear_password(
     Ok(())
 }
 
-/// Deletes the user (tokens and sessions go with it).
-pub async fn delete(c: &impl GenericClient, id: UserId) -> Result<(), tokio_postgres::Error> {
-    let stmt = c.prepare_cached("DELETE FROM users WHERE id = $1").await?;
-    c.execute(&stmt, &[&id]).await?;
-    Ok(())
+/// Deletes the user (tokens and sessions go with it); returns the avatar key the row held,
+/// whose object the caller must have deleted.
+pub async fn delete(
+    c: &impl GenericClient,
+    id: UserId,
+) -> Result<Option<MediaKey>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached("DELETE FROM users WHERE id = $1 RETURNING avatar_key")
+        .await?;
+    Ok(c.query_opt(&stmt, &[&id])
+        .await?
+        .and_then(|r| r.get("avatar_key")))
+}
+
+/// Sets (or with `None` clears) the user's avatar key, locking the row so concurrent changes
+/// take turns; returns the key it replaced (`Ok(None)` when the user no longer exists,
+/// `Ok(Some(None))` when there was no avatar).
+pub async fn replace_avatar(
+    c: &impl GenericClient,
+    id: UserId,
+    key: Option<&MediaKey>,
+) -> Result<Option<Option<MediaKey>>, tokio_postgres::Error> {
+    let stmt = c
+        .prepare_cached(
+            "UPDATE users u SET avatar_key = $2
+             FROM (SELECT id, avatar_key FROM users WHERE id = $1 FOR UPDATE) old
+             WHERE u.id = old.id
+             RETURNING old.avatar_key",
+        )
+        .await?;
+    Ok(c.query_opt(&stmt, &[&id, &key])
+        .await?
+        .map(|r| r.get("avatar_key")))
 }

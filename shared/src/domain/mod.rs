@@ -3,10 +3,12 @@
 
 mod email;
 mod ids;
+mod media;
 mod name;
 mod password;
 
 pub use email::EmailAddress;
 pub use ids::{SessionId, TokenHash, UserId};
+pub use media::{ImageKind, MediaKey};
 pub use name::DisplayName;
 pub use password::{NewPassword, PasswordRejection};

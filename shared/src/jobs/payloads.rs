@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::Job;
-use crate::domain::UserId;
+use crate::domain::{MediaKey, UserId};
 use crate::email::Email;
 
 /// Does nothing (optionally after sleeping): smoke tests and benchmarks.
@@ -151,4 +151,23 @@ impl Job for PurgeExpiredTokens {
     const NAME: &'static str = "purge_expired_tokens";
     const QUEUE: &'static str = "critical";
     const MAX_ATTEMPTS: u32 = 3;
+}
+
+/// Deletes one object from media storage: an avatar that was replaced or removed, or that of
+/// a deleted account. Written to the outbox by the transaction that dropped the key, so it
+/// runs only once that change committed. Idempotent: an object already gone counts as
+/// deleted. A storage outage is retried with backoff; a payload whose key is not a valid
+/// media key never decodes and goes straight to the dead set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMedia {
+    /// The object's key.
+    pub key: MediaKey,
+}
+
+impl Job for DeleteMedia {
+    const NAME: &'static str = "delete_media";
+    const MAX_ATTEMPTS: u32 = 10;
+    const BACKOFF: Duration = Duration::from_secs(10);
+    const TIMEOUT: Duration = Duration::from_secs(60);
 }

@@ -60,6 +60,14 @@ impl TestDb {
         }
     }
 
+    /// The media directory of this test (`KEEL_MEDIA_ROOT` in [`super::test_env`]), removed
+    /// with the database.
+    pub fn media_root(&self) -> std::path::PathBuf {
+        std::env::temp_dir()
+            .join("keel-test-media")
+            .join(&self.name)
+    }
+
     /// A direct connection to this database.
     pub async fn client(&self) -> tokio_postgres::Client {
         connect(&self.url).await
@@ -68,6 +76,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.media_root());
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         // Drop runs inside or outside a runtime; a thread with its own runtime works in both.

@@ -1,16 +1,18 @@
 //! Test harness (feature `testing`): every test gets its own freshly migrated PostgreSQL
 //! database and its own Redis key namespace, so tests run in parallel and leave nothing
 //! behind; a TCP proxy stands between the app and a dependency to cut or stall it, and
-//! Keel's binaries run as child processes; servers with TLS on and a Sentry receiver stand in
-//! for production's.
+//! Keel's binaries run as child processes; servers with TLS on, a Sentry receiver and an S3
+//! server (moto) stand in for production's; image files for upload tests.
 //!
 //! `DATABASE_URL` and `REDIS_URL` point at the servers (defaults: the local ones).
 
 mod db;
+pub mod images;
 mod oauth;
 mod process;
 mod proxy;
 mod redis;
+mod s3;
 mod sentry;
 mod smtp;
 mod tls_servers;
@@ -20,6 +22,7 @@ pub use oauth::{FakeOAuthProvider, FakeProfile};
 pub use process::{ChildProcess, free_port};
 pub use proxy::TcpProxy;
 pub use redis::{TestRedis, wait_for_queue};
+pub use s3::MotoS3;
 pub use sentry::SentryReceiver;
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use tls_servers::{ServerCert, TestCa, TlsPostgres, TlsRedis};
@@ -95,8 +98,8 @@ pub fn host_port(url: &str, default_port: u16) -> String {
     }
 }
 
-/// The variables a test process (or a spawned binary) runs with: its own database and Redis
-/// namespace, ports picked by the OS, short timeouts.
+/// The variables a test process (or a spawned binary) runs with: its own database, media
+/// directory and Redis namespace, ports picked by the OS, short timeouts.
 pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("APP_ENV", "test"),
@@ -117,6 +120,10 @@ pub fn test_env(db: &TestDb, redis: &TestRedis) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     vars.push(("DATABASE_URL".into(), db.url.clone()));
+    vars.push((
+        "KEEL_MEDIA_ROOT".into(),
+        db.media_root().to_string_lossy().into_owned(),
+    ));
     vars.push(("REDIS_URL".into(), redis.url.clone()));
     vars.push(("KEEL_REDIS_PREFIX".into(), redis.prefix.clone()));
     vars.push((

@@ -1,6 +1,7 @@
 //! THE list of job types this worker runs ([`registry`]), and the machinery that maps a
 //! job's name and version to its handler.
 
+pub mod delete_media;
 pub mod noop;
 pub mod purge_dead_jobs;
 pub mod purge_expired_tokens;
@@ -156,6 +157,7 @@ pub fn registry() -> Registry {
         .register::<SendEmail, _, _>(send_email::run)
         .register::<SendEmailV1, _, _>(send_email::run_v1)
         .register::<SendEmailLink, _, _>(send_email_link::run)
+        .register::<DeleteMedia, _, _>(delete_media::run)
         .register::<PurgeDeadJobs, _, _>(purge_dead_jobs::run)
         .register::<PurgeExpiredTokens, _, _>(purge_expired_tokens::run)
         .register::<PurgeSentEmails, _, _>(purge_sent_emails::run)

@@ -48,6 +48,7 @@ impl TestEnv {
             db: pg,
             queue: Queue::new(redis_pool, Keys::new(config.redis.key_prefix.clone())),
             mailer: Arc::new(Mailer::new(&config.email).expect("mailer")),
+            media: keel_shared::media::Media::new(&config.media).expect("media"),
             config: Arc::new(config.clone()),
         };
         Self {

@@ -4,6 +4,7 @@
 mod cli;
 mod email;
 mod helpers;
+mod media;
 mod outbox;
 mod pipeline;
 mod process;

@@ -68,11 +68,7 @@ pub async fn schema(
         SchemaFormat::Yaml => (&doc.yaml_etag, "application/yaml", &doc.yaml),
     };
     let cache = CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(60)]);
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let matches = crate::conditional::if_none_match(&req, etag);
     let mut res = if matches {
         HttpResponse::NotModified()
     } else {

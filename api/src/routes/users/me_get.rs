@@ -1,14 +1,16 @@
 //! `GET /api/v1/users/me`.
 
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpResponse, get, web};
 
 use super::UserResponse;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
+use crate::state::AppState;
 
 /// Me.
 ///
-/// The signed-in user (one PostgreSQL read, which also checks the session is still active).
+/// The signed-in user (one PostgreSQL read, which also checks the session is still active),
+/// with a fresh `avatar_url`.
 #[utoipa::path(
     tag = "users",
     operation_id = "get_users_me",
@@ -20,6 +22,6 @@ use crate::extract::AuthUser;
 )]
 #[get("/api/v1/users/me")]
 #[tracing::instrument(skip_all, fields(user.id = %auth.user.id))]
-pub async fn me_get(auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(UserResponse::from(&auth.user)))
+pub async fn me_get(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserResponse::of(&state, &auth.user).await))
 }

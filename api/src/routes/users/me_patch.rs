@@ -82,5 +82,5 @@ pub async fn me_patch(
         ),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+    Ok(HttpResponse::Ok().json(UserResponse::of(&state, &user).await))
 }

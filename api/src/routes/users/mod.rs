@@ -1,5 +1,7 @@
-//! `/api/v1/users/me`: the signed-in user's own account.
+//! `/api/v1/users/me`: the signed-in user's own account and avatar.
 
+pub mod avatar_delete;
+pub mod avatar_put;
 pub mod me_delete;
 pub mod me_get;
 pub mod me_patch;

@@ -6,6 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::state::AppState;
+
 /// A user, as they see themselves.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserResponse {
@@ -27,10 +29,19 @@ pub struct UserResponse {
     /// When the account was created.
     #[schema(example = "2026-12-01T09:29:51Z")]
     pub created_at: DateTime<Utc>,
+    /// Where to fetch the avatar (`null` without one): with S3 storage a signed URL that
+    /// expires after `KEEL_MEDIA_URL_TTL_SECS` (read `/users/me` again for a fresh one); with
+    /// local storage a URL of `GET /api/v1/media/avatars/{name}`.
+    #[schema(
+        example = "https://api.example.com/api/v1/media/avatars/3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d.webp"
+    )]
+    pub avatar_url: Option<String>,
 }
 
-impl From<&User> for UserResponse {
-    fn from(u: &User) -> Self {
+impl UserResponse {
+    /// `u` as shown to themselves, with the URL of their avatar (see
+    /// [`crate::routes::media::avatar_url`]).
+    pub fn new(u: &User, avatar_url: Option<String>) -> Self {
         Self {
             id: u.id.into(),
             email: u.email.clone(),
@@ -38,6 +49,12 @@ impl From<&User> for UserResponse {
             name: u.name.clone(),
             is_admin: u.is_admin,
             created_at: u.created_at,
+            avatar_url,
         }
+    }
+
+    /// `u` with a fresh URL of their avatar.
+    pub async fn of(state: &AppState, u: &User) -> Self {
+        Self::new(u, crate::routes::media::avatar_url(state, u).await)
     }
 }
