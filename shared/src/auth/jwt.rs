@@ -51,6 +51,7 @@ pub struct JwtKeys {
     ttl: Duration,
     issuer: String,
     audience: String,
+    validation: Validation,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -87,6 +88,7 @@ impl JwtKeys {
                 })
                 .collect(),
             ttl,
+            validation: validation(issuer, audience),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
@@ -134,12 +136,7 @@ impl JwtKeys {
             .iter()
             .find(|(k, _, _)| *k == kid)
             .ok_or(TokenError::Malformed)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -147,6 +144,16 @@ impl JwtKeys {
                 _ => TokenError::Malformed,
             })
     }
+}
+
+/// What [`JwtKeys::verify`] checks besides the signature: built once, not per request.
+fn validation(issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation
 }
 
 #[cfg(test)]
